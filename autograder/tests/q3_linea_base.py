@@ -1,0 +1,17 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q3_linea_base"
+points = 2
+
+@test_case(points=1, hidden=False)
+def test_linea_base_evaluada_en_prueba(env):
+    import tl_checks
+    tl_checks.check_baseline_evaluated(env)
+
+@test_case(points=1, hidden=True)
+def test_linea_base_es_la_precision_tras_fase1(env):
+    import tl_checks
+    tl_checks.check_baseline_value(env)
+

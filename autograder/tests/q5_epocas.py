@@ -1,0 +1,17 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q5_epocas"
+points = 2
+
+@test_case(points=1, hidden=False)
+def test_fase1_epocas_0_a_14():
+    import tl_checks
+    tl_checks.check_phase1_epochs()
+
+@test_case(points=1, hidden=False)
+def test_fase2_epocas_15_a_24():
+    import tl_checks
+    tl_checks.check_phase2_epochs()
+

@@ -1,0 +1,17 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q7_graficas"
+points = 2
+
+@test_case(points=1, hidden=False)
+def test_curvas_de_validacion_25_epocas():
+    import tl_checks
+    tl_checks.check_plot_series()
+
+@test_case(points=1, hidden=False)
+def test_linea_vertical_inicio_ajuste_fino():
+    import tl_checks
+    tl_checks.check_plot_boundary()
+

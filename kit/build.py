@@ -1,0 +1,102 @@
+"""Regenerate the student template, the autograder and the solution from the master notebook.
+
+    python -m kit.build            # otter assign, checking the solution against every test
+    python -m kit.build --no-run-tests --out DIR
+
+``otter assign`` writes ``dist/{student,autograder}`` with a timestamped zip and random
+ids for the cells it adds; this module places its output in the repository's stage
+folders under stable names and ids, so that regenerating gives the same content.
+"""
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+from kit import paths
+
+RUNTIME_FILES = ("tl_audit.py", "tl_fastmode.py", "tl_checks.py", "tl_cifar10_sample.npz", "CIFAR10_SAMPLE.md")
+NOTEBOOK = paths.MASTER.name
+STAGES = ("student_template", "autograder", "solution")
+
+
+def _stable_ids(notebook: Path) -> None:
+    """Otter gives the cells it adds random ids; number every cell instead."""
+    nb = nbformat.read(notebook, as_version=nbformat.NO_CONVERT)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i:03d}"
+    nbformat.write(nb, notebook)
+
+
+def run_assign(dist: Path, run_tests: bool) -> None:
+    cmd = [sys.executable, "-m", "otter", "assign", str(paths.MASTER), str(dist)]
+    if not run_tests:
+        cmd.insert(4, "--no-run-tests")
+    done = subprocess.run(cmd, cwd=paths.ASSIGNMENT, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+        raise SystemExit(f"otter assign failed ({done.returncode})")
+
+
+def place(dist: Path, out: Path) -> None:
+    """dist/student -> student_template/, dist/autograder -> autograder/ (zip + tests) and solution/."""
+    for stage in STAGES:
+        shutil.rmtree(out / stage, ignore_errors=True)
+    shutil.copytree(dist / "student", out / "student_template")
+    _stable_ids(out / "student_template" / NOTEBOOK)
+
+    ag = out / "autograder"
+    ag.mkdir(parents=True)
+    (zip_path,) = (dist / "autograder").glob("*.zip")
+    shutil.copy(zip_path, ag / "autograder.zip")
+    shutil.copytree(dist / "autograder" / "tests", ag / "tests")
+    shutil.copy(dist / "autograder" / "otter_config.json", ag / "otter_config.json")
+
+    solution = out / "solution"
+    solution.mkdir(parents=True)
+    for name in (NOTEBOOK, *RUNTIME_FILES):
+        shutil.copy(dist / "autograder" / name, solution / name)
+    _stable_ids(solution / NOTEBOOK)
+
+
+def build(out: Path = paths.ROOT, run_tests: bool = True) -> None:
+    with tempfile.TemporaryDirectory(prefix="tl-assign-") as tmp:
+        dist = Path(tmp) / "dist"
+        run_assign(dist, run_tests)
+        place(dist, out)
+
+
+def digest(root: Path) -> dict:
+    """Content of the generated stages: file -> sha256, with zips opened (timestamps differ)."""
+    out = {}
+    for stage in STAGES:
+        for path in sorted((root / stage).rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            rel = path.relative_to(root).as_posix()
+            if path.suffix == ".zip":
+                with zipfile.ZipFile(path) as zf:
+                    for name in sorted(zf.namelist()):
+                        out[f"{rel}!{name}"] = hashlib.sha256(zf.read(name)).hexdigest()
+            else:
+                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Regenerate student_template/, autograder/ and solution/.")
+    parser.add_argument("--out", type=Path, default=paths.ROOT, help="where the three stage folders go")
+    parser.add_argument("--no-run-tests", action="store_true",
+                        help="skip executing the solution against the tests (about 40 s)")
+    args = parser.parse_args(argv)
+    build(args.out, run_tests=not args.no_run_tests)
+    print(f"Regenerated {', '.join(STAGES)} in {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q3_linea_base"
+points = 2
+
+@test_case(points=1, hidden=False)
+def test_linea_base_evaluada_en_prueba(env):
+    import tl_checks
+    tl_checks.check_baseline_evaluated(env)
+

@@ -1,0 +1,17 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q4_ajuste_fino"
+points = 3
+
+@test_case(points=1, hidden=False)
+def test_solo_ultimas_40_capas_entrenables():
+    import tl_checks
+    tl_checks.check_phase2_layers()
+
+@test_case(points=1, hidden=False)
+def test_recompilado_adam_lr_1e5():
+    import tl_checks
+    tl_checks.check_phase2_optimizer()
+

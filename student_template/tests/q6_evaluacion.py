@@ -1,0 +1,12 @@
+from otter.test_files import test_case
+
+OK_FORMAT = False
+
+name = "q6_evaluacion"
+points = 2
+
+@test_case(points=1, hidden=False)
+def test_precision_final_tras_fase2(env):
+    import tl_checks
+    tl_checks.check_finetune_value(env)
+

@@ -1,0 +1,313 @@
+"""Record what the lab's code actually did, while it runs.
+
+The grader judges behaviour: which weights were trainable when each ``fit`` began,
+which of them changed by its end, which optimizer object trained, which epochs ran,
+what ``evaluate``/``predict`` returned on which data, and which figures were drawn.
+Everything is captured inside Keras/Matplotlib calls, so the checks do not depend on
+variable names, on where check cells sit, or on cells the student deleted.
+
+``install()`` is idempotent and safe in real mode: it only observes.
+"""
+import functools
+import sys
+import weakref
+
+import numpy as np
+
+BASE_PREFIX = "efficientnetv2"
+
+
+class FitRecord:
+    """One call to ``Model.fit``: the state at its start and what changed by its end."""
+
+    def __init__(self, index, model, base, kwargs, x, y, validation_data):
+        self.index = index
+        self.model = model
+        self.base = base
+        self.epochs = kwargs.get("epochs", 1)
+        self.initial_epoch = kwargs.get("initial_epoch", 0)
+        self.x = _data_info(x)
+        self.y = _data_info(y)
+        self.validation = _data_info(validation_data[0]) if isinstance(validation_data, (tuple, list)) else None
+        self.evaluations_before = 0
+        self.optimizer = model.optimizer
+        self.optimizer_class = type(model.optimizer).__name__ if model.optimizer is not None else None
+        self.learning_rate = _learning_rate(model.optimizer)
+        self.iterations_start = _iterations(model.optimizer)
+        self.loss = getattr(model, "loss", None)
+        trainable_ids = {id(v) for v in model.trainable_weights}
+        base_layers = list(base.layers) if base is not None else []
+        self.base_layer_count = len(base_layers)
+        self.base_layer_kinds = [type(layer).__name__ for layer in base_layers]
+        self.base_layer_has_weights = [bool(layer.weights) for layer in base_layers]
+        # ``trainable`` flags as Keras holds them, and what the optimizer will really train.
+        self.base_flags = [bool(layer.trainable) for layer in base_layers]
+        self.base_layer_trains = [any(id(v) in trainable_ids for v in layer.weights) for layer in base_layers]
+        base_var_ids = {id(v) for v in (base.weights if base is not None else [])}
+        self.head_trainable_count = sum(1 for v in model.trainable_weights if id(v) not in base_var_ids)
+        self.trainable_count = len(model.trainable_weights)
+        self._owners = _variable_owners(model, base_layers)
+        self._before = {id(v): np.array(v.numpy(), copy=True) for v in model.weights}
+        self._trainable_ids = trainable_ids
+        # Filled in by ``finish``.
+        self.finished = False
+        self.error = None
+        self.history = None
+        self.epoch = []
+        self.params = {}
+        self.iterations_end = None
+        self.changed = {}
+
+    def finish(self, history, error=None):
+        self.error = error
+        self.iterations_end = _iterations(self.model.optimizer)
+        if history is not None:
+            # Copies: the TF tutorial extends history.history in place afterwards (OK1).
+            self.history = {k: list(map(float, v)) for k, v in history.history.items()}
+            self.epoch = list(history.epoch)
+            self.params = dict(getattr(history, "params", {}) or {})
+        for v in self.model.weights:
+            before = self._before.get(id(v))
+            if before is None:
+                continue
+            owner, trainable = self._owners.get(id(v), ("other", False))
+            changed = not np.array_equal(before, v.numpy())
+            self.changed[id(v)] = (owner, id(v) in self._trainable_ids, changed)
+        self._before = None  # the snapshot is large; keep only the verdicts
+        self.finished = True
+
+    # -- questions the tests ask -------------------------------------------------
+    def base_changed(self, layers=None, trainable_only=False):
+        """Base layer indices whose weights changed during this fit."""
+        out = set()
+        for owner, was_trainable, changed in self.changed.values():
+            if owner[0] == "base" and changed and (not trainable_only or was_trainable):
+                if layers is None or owner[1] in layers:
+                    out.add(owner[1])
+        return out
+
+    def head_changed(self):
+        return any(o[0] == "head" and t and c for o, t, c in self.changed.values())
+
+    def trainable_vars_in(self, layers):
+        """(changed, total) over trainable variables of the given base layers."""
+        hits = [c for o, t, c in self.changed.values() if o[0] == "base" and o[1] in layers and t]
+        return sum(hits), len(hits)
+
+    def val_series(self, kind):
+        """The validation series of this fit: ``kind`` is 'accuracy' or 'loss'."""
+        if not self.history:
+            return []
+        if kind == "loss":
+            return list(self.history.get("val_loss", []))
+        for key, values in self.history.items():
+            if key.startswith("val_") and "acc" in key:
+                return list(values)
+        return []
+
+
+class EvalRecord:
+    """One call to ``evaluate`` or ``predict`` on the graded model."""
+
+    def __init__(self, kind, model, fits_done, x, y, result):
+        self.kind = kind
+        self.model = model
+        self.fits_done = fits_done
+        self.x = _data_info(x)
+        self.y = _data_info(y)
+        self.result = result
+
+
+class Audit:
+    def __init__(self):
+        self.mode = "real"
+        self.notes = []           # what fast mode substituted, said plainly
+        self.datasets = []        # what cifar10.load_data() returned
+        self.bases = []           # (weakref to base, constructor kwargs)
+        self.fits = []
+        self.evaluations = []
+        self.figures = []
+        self.fitting = 0          # >0 while inside fit: its own validation passes are not the student's
+
+    # -- the graded model ------------------------------------------------------
+    def base_of(self, model):
+        """The EfficientNetV2 base that ``model`` really contains (not a variable's)."""
+        known = [ref() for ref, _ in self.bases]
+        found = None
+        for layer in model._flatten_layers(include_self=False, recursive=True):
+            if any(layer is b for b in known if b is not None):
+                return layer
+            if found is None and layer.name.startswith(BASE_PREFIX) and hasattr(layer, "layers"):
+                found = layer
+        return found
+
+    def base_kwargs(self, base):
+        for ref, kwargs in self.bases:
+            if ref() is base:
+                return kwargs
+        return None
+
+    def model_fits(self):
+        """Completed fits of the model that holds the base: phase 1 is the first, phase 2 the last.
+
+        A fit that raised (e.g. a ``...`` left in its arguments) trained no phase.
+        """
+        fits = [f for f in self.fits if f.base is not None and f.error is None]
+        if not fits:
+            return []
+        model = fits[-1].model
+        return [f for f in fits if f.model is model]
+
+    def test_set(self):
+        return self.datasets[-1]["test"] if self.datasets else None
+
+    def train_set(self):
+        return self.datasets[-1]["train"] if self.datasets else None
+
+
+AUDIT = Audit()
+
+
+def _data_info(x):
+    """Keep a reference and the facts the checks need; the arrays are the student's own."""
+    if x is None:
+        return None
+    arr = x if isinstance(x, np.ndarray) else None
+    if arr is None:
+        try:
+            arr = np.asarray(x)
+        except Exception:
+            return {"array": None, "shape": None, "dtype": type(x).__name__}
+    return {"array": arr, "shape": tuple(arr.shape), "dtype": str(arr.dtype)}
+
+
+def _learning_rate(optimizer):
+    if optimizer is None:
+        return None
+    try:
+        return float(np.asarray(optimizer.learning_rate))
+    except Exception:
+        return None
+
+
+def _iterations(optimizer):
+    try:
+        return int(np.asarray(optimizer.iterations))
+    except Exception:
+        return None
+
+
+def _variable_owners(model, base_layers):
+    owners = {}
+    for i, layer in enumerate(base_layers):
+        for v in layer.weights:
+            owners[id(v)] = (("base", i), v.trainable)
+    for v in model.weights:
+        owners.setdefault(id(v), (("head", None), v.trainable))
+    return owners
+
+
+def _wrap_fit(original):
+    @functools.wraps(original)
+    def fit(self, x=None, y=None, *args, **kwargs):
+        named = dict(zip(["batch_size", "epochs", "verbose", "callbacks", "validation_split",
+                          "validation_data", "shuffle", "class_weight", "sample_weight",
+                          "initial_epoch"], args))
+        named.update(kwargs)
+        base = AUDIT.base_of(self)
+        record = FitRecord(len(AUDIT.fits), self, base, named, x, y, named.get("validation_data"))
+        record.evaluations_before = len(AUDIT.evaluations)
+        AUDIT.fits.append(record)
+        history = None
+        AUDIT.fitting += 1
+        try:
+            history = original(self, x, y, *args, **kwargs)
+            return history
+        except BaseException as exc:
+            record.error = repr(exc)
+            raise
+        finally:
+            AUDIT.fitting -= 1
+            record.finish(history if history is not None else getattr(self, "history", None),
+                          record.error)
+    return fit
+
+
+def _wrap_eval(original, kind):
+    @functools.wraps(original)
+    def method(self, x=None, *args, **kwargs):
+        result = original(self, x, *args, **kwargs)
+        y = args[0] if (kind == "evaluate" and args) else kwargs.get("y")
+        if not AUDIT.fitting and AUDIT.base_of(self) is not None:
+            fits_done = sum(1 for f in AUDIT.fits if f.model is self and f.finished)
+            AUDIT.evaluations.append(EvalRecord(kind, self, fits_done, x, y, result))
+        return result
+    return method
+
+
+def _wrap_base(original):
+    @functools.wraps(original)
+    def constructor(*args, **kwargs):
+        base = original(*args, **kwargs)
+        named = dict(zip(["include_top", "weights", "input_tensor", "input_shape"], args))
+        named.update(kwargs)
+        named.setdefault("include_top", True)
+        named.setdefault("weights", "imagenet")
+        AUDIT.bases.append((weakref.ref(base), named))
+        return base
+    return constructor
+
+
+def _wrap_load(original):
+    @functools.wraps(original)
+    def load_data(*args, **kwargs):
+        (x_train, y_train), (x_test, y_test) = original(*args, **kwargs)
+        AUDIT.datasets.append({"train": (x_train.copy(), y_train.copy()),
+                               "test": (x_test.copy(), y_test.copy())})
+        return (x_train, y_train), (x_test, y_test)
+    return load_data
+
+
+def replace_everywhere(original, replacement):
+    """Point every loaded module's name for ``original`` at ``replacement``.
+
+    Keras exposes one function under several modules (``keras.applications``,
+    ``keras.src.applications.efficientnet_v2``, ``tf.keras``...): patch them all.
+    """
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict) or namespace.get("__name__") == "__main__":
+            continue
+        for name, value in list(namespace.items()):
+            if value is original:
+                namespace[name] = replacement
+
+
+def install():
+    """Start recording. Idempotent: re-running the set-up cell keeps one set of hooks."""
+    if getattr(sys.modules[__name__], "_installed", False):
+        return AUDIT
+    import keras
+    import matplotlib.figure
+
+    model_cls = keras.Model
+    model_cls.fit = _wrap_fit(model_cls.fit)
+    model_cls.evaluate = _wrap_eval(model_cls.evaluate, "evaluate")
+    model_cls.predict = _wrap_eval(model_cls.predict, "predict")
+
+    original_base = keras.applications.EfficientNetV2B0
+    replace_everywhere(original_base, _wrap_base(original_base))
+    original_load = keras.datasets.cifar10.load_data
+    replace_everywhere(original_load, _wrap_load(original_load))
+
+    # The inline backend closes figures after each cell: keep a handle to every one.
+    figure_init = matplotlib.figure.Figure.__init__
+
+    @functools.wraps(figure_init)
+    def init(fig, *args, **kwargs):
+        figure_init(fig, *args, **kwargs)
+        AUDIT.figures.append(fig)
+
+    matplotlib.figure.Figure.__init__ = init
+    sys.modules[__name__]._installed = True
+    return AUDIT

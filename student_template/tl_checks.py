@@ -1,0 +1,409 @@
+"""The lab's checks, judged on what ``tl_audit`` saw happen. Messages are for students.
+
+Each ``check_*`` raises ``AssertionError`` with a Spanish message that says what is
+wrong and where to look; the notebook's test cells call them. Tests run at their check
+cell *and* may run again at the end, so every check reads the audit records (what each
+fit did while it ran), never the current state of objects that later cells change.
+"""
+import numpy as np
+
+from tl_audit import AUDIT
+
+N_BASE_LAYERS = 270
+N_TUNED = 40
+INITIAL_EPOCHS = 15
+TOTAL_EPOCHS = 25
+LR_FINE_TUNE = 1e-5
+ATOL = 1e-4  # Keras' float32 metrics against Python floats
+
+
+def fail(message):
+    raise AssertionError(message)
+
+
+def expect(condition, message):
+    if not condition:
+        fail(message)
+
+
+# -- locating the phases -------------------------------------------------------
+
+def _fits():
+    expect(AUDIT is not None and AUDIT.fits is not None,
+           "No se encontró el registro del laboratorio: ejecuta la celda de configuración del principio.")
+    fits = AUDIT.model_fits()
+    expect(fits, "No se ha entrenado ningún modelo que contenga la base EfficientNetV2B0 "
+                 "(¿falta `model.fit(...)` o la base no está dentro del modelo?).")
+    return fits
+
+
+def phase1():
+    return _fits()[0]
+
+
+def phase2():
+    fits = _fits()
+    expect(len(fits) >= 2, "Solo se encontró un entrenamiento: falta el `model.fit(...)` de la fase 2 "
+                           "(ajuste fino) sobre el mismo modelo.")
+    return fits[-1]
+
+
+def _base_layer_range(fit):
+    expect(fit.base_layer_count == N_BASE_LAYERS,
+           f"La base del modelo tiene {fit.base_layer_count} capas; EfficientNetV2B0 con "
+           f"include_top=False tiene {N_BASE_LAYERS}.")
+    split = N_BASE_LAYERS - N_TUNED
+    return range(0, split), range(split, N_BASE_LAYERS)
+
+
+# -- q1: data ---------------------------------------------------------------------
+
+def _prepared_arrays(env):
+    """What the student prepared: what phase 1 was fed if it ran, else the lab's variables."""
+    fits = AUDIT.model_fits()
+    if fits:
+        fit = fits[0]
+        x = fit.x["array"] if fit.x else None
+        y = fit.y["array"] if fit.y else None
+        return x, y, "los datos que recibió `model.fit` en la fase 1"
+    return env.get("x_train"), env.get("y_train_cat"), "`x_train` / `y_train_cat`"
+
+
+def check_images(env):
+    x, _, where = _prepared_arrays(env)
+    expect(isinstance(x, np.ndarray), f"No se encontraron las imágenes preparadas en {where}.")
+    train = AUDIT.train_set()
+    expect(train is not None, "No se llamó a `keras.datasets.cifar10.load_data()`.")
+    expect(x.shape == train[0].shape,
+           f"Las imágenes en {where} tienen forma {x.shape}; se esperaba {train[0].shape} "
+           "(las de entrenamiento de CIFAR-10).")
+    expect(x.dtype == np.float32, f"Las imágenes en {where} son {x.dtype}; conviértelas con `.astype('float32')`.")
+    expect(float(x.max()) > 1.5,
+           f"Las imágenes en {where} llegan a {float(x.max()):.2f}: no las normalices a [0, 1]. "
+           "EfficientNetV2 reescala internamente y espera valores entre 0 y 255.")
+    expect(np.allclose(x, train[0].astype(np.float32)),
+           f"Las imágenes en {where} no son las de `load_data()` convertidas a float32.")
+
+
+def check_labels(env):
+    _, y, where = _prepared_arrays(env)
+    train = AUDIT.train_set()
+    expect(train is not None, "No se llamó a `keras.datasets.cifar10.load_data()`.")
+    labels = train[1].reshape(-1)
+    expect(isinstance(y, np.ndarray) and y.ndim == 2 and y.shape == (len(labels), 10),
+           f"Las etiquetas en {where} tienen forma {getattr(y, 'shape', None)}; en formato categórico "
+           f"(one-hot) deben ser ({len(labels)}, 10). Usa `keras.utils.to_categorical(y_train, 10)`.")
+    expect(np.allclose(y.sum(axis=1), 1) and np.array_equal(np.argmax(y, axis=1), labels),
+           f"Las etiquetas en {where} no son el one-hot de `y_train`.")
+
+
+# -- q2: phase 1, feature extraction ---------------------------------------------------
+
+def check_base_requested():
+    fit = phase1()
+    kwargs = AUDIT.base_kwargs(fit.base)
+    expect(kwargs is not None, "La base del modelo no se creó con `keras.applications.EfficientNetV2B0(...)`.")
+    expect(kwargs.get("weights") == "imagenet",
+           f"La base se creó con weights={kwargs.get('weights')!r}: pide los pesos pre-entrenados "
+           "con weights='imagenet'.")
+    expect(kwargs.get("include_top") is False, "La base debe crearse sin la capa superior: include_top=False.")
+    shape = tuple(fit.base.inputs[0].shape[1:])
+    expect(shape == (32, 32, 3), f"La entrada de la base es {shape}; adapta input_shape=(32, 32, 3).")
+
+
+def check_phase1_frozen():
+    fit = phase1()
+    trains = [i for i, t in enumerate(fit.base_layer_trains) if t]
+    expect(not trains,
+           f"Al empezar la fase 1 había {len(trains)} capas de la base entrenables: congela la base "
+           "(`base_model.trainable = False`) antes de compilar y entrenar (extracción de características).")
+    expect(fit.head_trainable_count > 0,
+           "Al empezar la fase 1 no había ningún peso entrenable: congela solo la base, no el modelo entero.")
+
+
+def check_phase1_changes():
+    fit = phase1()
+    changed = fit.base_changed()
+    expect(not changed, f"Durante la fase 1 cambiaron pesos de {len(changed)} capas de la base: "
+                        "en la extracción de características la base debe quedar intacta.")
+    expect(fit.head_changed(), "Durante la fase 1 no cambió ningún peso de la cabeza clasificadora.")
+
+
+def _head_layers(fit):
+    layers = []
+    after_base = False
+    for layer in fit.model._flatten_layers(include_self=False, recursive=False):
+        if layer is fit.base:
+            after_base = True
+        elif after_base and type(layer).__name__ != "InputLayer":
+            layers.append(layer)
+    return layers
+
+
+def check_head():
+    fit = phase1()
+    head = _head_layers(fit)
+    kinds = [type(layer).__name__ for layer in head]
+    expect(kinds[:1] == ["GlobalAveragePooling2D"],
+           f"La cabeza es {kinds}: debe empezar con GlobalAveragePooling2D justo después de la base.")
+    expect("Dropout" in kinds, f"La cabeza es {kinds}: falta una capa Dropout para regularizar.")
+    dense = [layer for layer in head if type(layer).__name__ == "Dense"]
+    expect(dense and dense[-1].units == 10, "La última capa Dense debe tener 10 unidades (una por clase).")
+    last = head[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", None)
+    softmax = (activation == "softmax" or type(last).__name__ == "Softmax")
+    expect(softmax, "La salida debe usar activación softmax (p. ej. `Dense(10, activation='softmax')`).")
+
+
+def _is_cce(loss):
+    """CategoricalCrossentropy on probabilities, given as an object, a function or a string."""
+    if isinstance(loss, str):
+        return loss.replace("_", "").lower() == "categoricalcrossentropy"
+    name = getattr(loss, "__name__", None) or type(loss).__name__
+    return name.replace("_", "").lower() == "categoricalcrossentropy" and not getattr(loss, "from_logits", False)
+
+
+def check_phase1_compile():
+    fit = phase1()
+    expect(fit.optimizer_class == "Adam", f"La fase 1 se entrenó con {fit.optimizer_class}; usa `Adam`.")
+    expect(_is_cce(fit.loss), f"La pérdida de la fase 1 es {fit.loss!r}: usa `CategoricalCrossentropy()` "
+                              "(sin from_logits, la salida ya es softmax).")
+
+
+# -- q4: phase 2, fine-tuning --------------------------------------------------------------
+
+def _bn(fit, i):
+    return fit.base_layer_kinds[i] == "BatchNormalization"
+
+
+def check_phase2_layers():
+    fit = phase2()
+    frozen, tuned = _base_layer_range(fit)
+    wrong_frozen = [i for i in frozen if fit.base_flags[i] or fit.base_layer_trains[i]]
+    if wrong_frozen:
+        fail(f"Al empezar la fase 2, {len(wrong_frozen)} de las primeras {len(frozen)} capas de la base "
+             f"seguían entrenables (p. ej. la capa {wrong_frozen[0]}). Tras descongelar la base "
+             "(`base_model.trainable = True`), vuelve a congelar todas menos las últimas 40.")
+    not_tuned = [i for i in tuned if fit.base_layer_has_weights[i] and not _bn(fit, i)
+                 and not fit.base_layer_trains[i]]
+    expect(not not_tuned,
+           f"Al empezar la fase 2, {len(not_tuned)} capas con pesos de las últimas 40 de la base no se "
+           "entrenaban. ¿Descongelaste la base que está dentro del modelo (`base_model.trainable = True`)?")
+
+
+def check_phase2_optimizer():
+    first, fit = phase1(), phase2()
+    expect(fit.optimizer is not None and fit.optimizer is not first.optimizer and fit.iterations_start == 0,
+           "La fase 2 usó el mismo optimizador que la fase 1: vuelve a compilar el modelo "
+           "(`model.compile(...)`) después de descongelar, o los cambios de `trainable` no se aplican.")
+    expect(fit.optimizer_class == "Adam", f"La fase 2 se entrenó con {fit.optimizer_class}; usa `Adam`.")
+    lr = fit.learning_rate
+    expect(lr is not None and np.isclose(lr, LR_FINE_TUNE, rtol=1e-3),
+           f"La tasa de aprendizaje de la fase 2 es {lr}: para el ajuste fino usa una muy baja, "
+           "`Adam(learning_rate=1e-5)`.")
+    expect(_is_cce(fit.loss), f"La pérdida de la fase 2 es {fit.loss!r}: sigue usando `CategoricalCrossentropy()`.")
+
+
+def check_phase2_changes():
+    fit = phase2()
+    frozen, tuned = _base_layer_range(fit)
+    moved = fit.base_changed(layers=set(frozen))
+    expect(not moved, f"Durante la fase 2 cambiaron pesos de {len(moved)} de las primeras {len(frozen)} "
+                      "capas de la base, que debían seguir congeladas.")
+    changed, total = fit.trainable_vars_in(set(tuned))
+    expect(total > 0 and changed >= 0.9 * total,
+           f"Durante la fase 2 solo cambiaron {changed} de {total} pesos entrenables de las últimas 40 capas: "
+           "el ajuste fino no los está entrenando.")
+
+
+# -- q5: epochs ----------------------------------------------------------------------------
+
+def check_phase1_epochs():
+    fit = phase1()
+    expect(fit.epoch == list(range(INITIAL_EPOCHS)),
+           f"La fase 1 entrenó las épocas {_span(fit.epoch)}; deben ser 0 a 14 (15 épocas).")
+
+
+def check_phase2_epochs():
+    first, fit = phase1(), phase2()
+    expect(fit.epoch == list(range(INITIAL_EPOCHS, TOTAL_EPOCHS)),
+           f"La fase 2 entrenó las épocas {_span(fit.epoch)}; deben ser 15 a 24 (10 más). Usa "
+           "`epochs=initial_epochs + 10` e `initial_epoch=history.epoch[-1] + 1`.")
+    expect(len(first.epoch) + len(fit.epoch) == TOTAL_EPOCHS, "En total deben entrenarse 25 épocas.")
+
+
+def _span(epochs):
+    return "ninguna" if not epochs else f"{epochs[0]} a {epochs[-1]} ({len(epochs)})"
+
+
+# -- q3 and q6: evaluation -------------------------------------------------------------------
+
+def _is_test_data(info):
+    test = AUDIT.test_set()
+    if info is None or test is None or info.get("array") is None:
+        return False
+    x, ref = info["array"], test[0]
+    if x.shape != ref.shape:
+        return False
+    a, b = x.reshape(len(x), -1)[:, ::7].astype(np.float64), ref.reshape(len(ref), -1)[:, ::7].astype(np.float64)
+    return np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99  # the same images, whatever the scaling
+
+
+def _accuracy(record):
+    """Test-set (accuracy, loss) that an evaluate/predict call produced, or None."""
+    if not _is_test_data(record.x):
+        return None
+    result = record.result
+    if record.kind == "predict":
+        labels = AUDIT.test_set()[1].reshape(-1)
+        return float(np.mean(np.argmax(np.asarray(result), axis=1) == labels)), None
+    if isinstance(result, dict):
+        acc = [v for k, v in result.items() if "acc" in k]
+        return (float(acc[0]), float(result.get("loss", np.nan))) if acc else None
+    values = np.atleast_1d(np.asarray(result, dtype=float))
+    return (float(values[1]), float(values[0])) if len(values) >= 2 else None
+
+
+def test_accuracies(fits_done):
+    """Accuracies Keras gave on the test set with exactly ``fits_done`` fits finished."""
+    model = _fits()[-1].model
+    found = []
+    for record in AUDIT.evaluations:
+        if record.model is model and record.fits_done == fits_done:
+            acc = _accuracy(record)
+            if acc is not None:
+                found.append(acc[0])
+    # The seed validates on the test set: its last epoch is the same evaluation.
+    fits = AUDIT.model_fits()
+    if len(fits) >= fits_done > 0:
+        fit = fits[fits_done - 1]
+        series = fit.val_series("accuracy")
+        if series and _is_test_data(fit.validation):
+            found.append(series[-1])
+    return found
+
+
+def _as_fraction(value, name):
+    expect(value is not None and value is not Ellipsis, f"Falta calcular `{name}`.")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        fail(f"`{name}` debe ser un número (la precisión), no {type(value).__name__}.")
+    return value
+
+
+def _matches(value, accuracies):
+    return any(abs(value - a) <= ATOL or abs(value - 100 * a) <= 100 * ATOL for a in accuracies)
+
+
+def check_baseline_evaluated(env):
+    phase1()
+    _as_fraction(env.get("accuracy_baseline"), "accuracy_baseline")
+    expect(test_accuracies(1), "No se evaluó el modelo en el conjunto de prueba justo después de la fase 1 "
+                               "(`model.evaluate(x_test, y_test_cat)` antes del ajuste fino).")
+
+
+def check_baseline_value(env):
+    value = _as_fraction(env.get("accuracy_baseline"), "accuracy_baseline")
+    found = test_accuracies(1)
+    expect(_matches(value, found),
+           f"`accuracy_baseline` = {value:.4f} no es la precisión en prueba tras la fase 1 "
+           f"({', '.join(f'{a:.4f}' for a in found) or 'ninguna evaluación en prueba'}). ¿Evaluaste en "
+           "el conjunto de prueba? ¿Tomaste (pérdida, precisión) en ese orden?")
+
+
+def check_finetune_value(env):
+    phase2()
+    value = _as_fraction(env.get("accuracy_finetune"), "accuracy_finetune")
+    fits = len(AUDIT.model_fits())
+    found = test_accuracies(fits)
+    expect(found, "No se evaluó el modelo en el conjunto de prueba después de la fase 2.")
+    expect(_matches(value, found),
+           f"`accuracy_finetune` = {value:.4f} no es la precisión en prueba tras el ajuste fino "
+           f"({', '.join(f'{a:.4f}' for a in found)}). ¿Tomaste (pérdida, precisión) en ese orden?")
+
+
+def check_improvement(env):
+    base = _as_fraction(env.get("accuracy_baseline"), "accuracy_baseline")
+    final = _as_fraction(env.get("accuracy_finetune"), "accuracy_finetune")
+    value = _as_fraction(env.get("improvement"), "improvement")
+    # Judged against the student's own two numbers: their correctness is graded above.
+    diff = final - base
+    expect(abs(value - diff) <= ATOL or abs(value - 100 * diff) <= 100 * ATOL,
+           f"`improvement` = {value:.4f}, pero la mejora es precisión tras el ajuste fino − línea base "
+           f"= {diff:.4f} ({100 * diff:.2f} puntos porcentuales).")
+
+
+# -- q7: the plot -----------------------------------------------------------------------------
+
+def expected_series():
+    first, second = phase1(), phase2()
+    acc = first.val_series("accuracy") + second.val_series("accuracy")
+    loss = first.val_series("loss") + second.val_series("loss")
+    expect(acc and loss, "Los entrenamientos no tienen historial de validación: pasa `validation_data=...` a `fit`.")
+    return acc, loss, len(first.val_series("loss"))
+
+
+def _same(ydata, series, scales):
+    y = np.asarray(ydata, dtype=float)
+    return len(y) == len(series) and any(np.allclose(y, s * np.asarray(series), rtol=1e-5, atol=1e-6)
+                                         for s in scales)
+
+
+def _series_x(ax, series, scales):
+    """x positions of a line on ``ax`` that plots ``series``, or None."""
+    for line in ax.lines:
+        try:
+            if _same(line.get_ydata(), series, scales):
+                return np.asarray(line.get_xdata(), dtype=float)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _vertical_xs(ax):
+    """x of every vertical line: ``axvline``/``plot([x, x], ...)`` (Line2D) or ``vlines`` (collection)."""
+    xs = []
+    for line in ax.lines:
+        x = np.asarray(line.get_xdata(), dtype=float).ravel()
+        if len(x) >= 2 and np.all(x == x[0]):
+            xs.append(float(x[0]))
+    for collection in ax.collections:
+        for segment in getattr(collection, "get_segments", lambda: [])():
+            seg = np.asarray(segment, dtype=float)
+            if len(seg) >= 2 and np.all(seg[:, 0] == seg[0, 0]):
+                xs.append(float(seg[0, 0]))
+    return xs
+
+
+def _plotted_axes():
+    axes = []
+    for fig in AUDIT.figures:
+        axes.extend(fig.axes)
+    return axes
+
+
+def check_plot_series():
+    acc, loss, _ = expected_series()
+    axes = _plotted_axes()
+    expect(any(_series_x(ax, acc, (1, 100)) is not None for ax in axes),
+           f"Ninguna gráfica muestra las {len(acc)} precisiones de validación de las dos fases juntas "
+           "(`val_categorical_accuracy` de `history` y `history_fine_tune`).")
+    expect(any(_series_x(ax, loss, (1,)) is not None for ax in axes),
+           f"Ninguna gráfica muestra las {len(loss)} pérdidas de validación de las dos fases juntas (`val_loss`).")
+
+
+def check_plot_boundary():
+    acc, loss, n1 = expected_series()
+    axes = _plotted_axes()
+    for name, series, scales in (("precisión", acc, (1, 100)), ("pérdida", loss, (1,))):
+        ok = False
+        for ax in axes:
+            x = _series_x(ax, series, scales)
+            if x is None:
+                continue
+            lo, hi = x[n1 - 1], x[min(n1, len(x) - 1)]
+            if any(lo - 1e-9 <= v <= hi + 1e-9 for v in _vertical_xs(ax)):
+                ok = True
+        expect(ok, f"La gráfica de {name} en validación no tiene una línea vertical en el inicio del ajuste "
+                   f"fino (entre la última época de la fase 1 y la primera de la fase 2).")
