@@ -9,6 +9,7 @@ folders under stable names and ids, so that regenerating gives the same content.
 """
 import argparse
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,25 @@ def _stable_ids(notebook: Path) -> None:
     nb = nbformat.read(notebook, as_version=nbformat.NO_CONVERT)
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:03d}"
+    nbformat.write(nb, notebook)
+
+
+_MARKER = re.compile(r"^\s*# (BEGIN|END) SOLUTION( NO PROMPT)?\s*$")
+
+
+def _clean_solution(notebook: Path) -> None:
+    """The solution reads as the lab's reference code: drop Otter's markers and student prompts."""
+    nb = nbformat.read(notebook, as_version=nbformat.NO_CONVERT)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept, in_prompt = [], False
+        for line in cell.source.splitlines():
+            if line.rstrip().endswith(("# BEGIN PROMPT", "# END PROMPT")):
+                in_prompt = line.rstrip().endswith("# BEGIN PROMPT")
+            elif not in_prompt and not _MARKER.match(line):
+                kept.append(re.sub(r"\s*# SOLUTION:?\s*", "  # ", line).rstrip(" #"))
+        cell.source = "\n".join(kept)
     nbformat.write(nb, notebook)
 
 
@@ -61,6 +81,7 @@ def place(dist: Path, out: Path) -> None:
     solution.mkdir(parents=True)
     for name in (NOTEBOOK, *RUNTIME_FILES):
         shutil.copy(dist / "autograder" / name, solution / name)
+    _clean_solution(solution / NOTEBOOK)
     _stable_ids(solution / NOTEBOOK)
 
 

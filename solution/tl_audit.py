@@ -29,7 +29,6 @@ class FitRecord:
         self.x = _data_info(x)
         self.y = _data_info(y)
         self.validation = _data_info(validation_data[0]) if isinstance(validation_data, (tuple, list)) else None
-        self.evaluations_before = 0
         self.optimizer = model.optimizer
         self.optimizer_class = type(model.optimizer).__name__ if model.optimizer is not None else None
         self.learning_rate = _learning_rate(model.optimizer)
@@ -54,44 +53,36 @@ class FitRecord:
         self.error = None
         self.history = None
         self.epoch = []
-        self.params = {}
-        self.iterations_end = None
         self.changed = {}
 
     def finish(self, history, error=None):
         self.error = error
-        self.iterations_end = _iterations(self.model.optimizer)
         if history is not None:
             # Copies: the TF tutorial extends history.history in place afterwards (OK1).
             self.history = {k: list(map(float, v)) for k, v in history.history.items()}
             self.epoch = list(history.epoch)
-            self.params = dict(getattr(history, "params", {}) or {})
         for v in self.model.weights:
             before = self._before.get(id(v))
             if before is None:
                 continue
-            owner, trainable = self._owners.get(id(v), ("other", False))
+            owner = self._owners.get(id(v), ("head", None))
             changed = not np.array_equal(before, v.numpy())
             self.changed[id(v)] = (owner, id(v) in self._trainable_ids, changed)
         self._before = None  # the snapshot is large; keep only the verdicts
         self.finished = True
 
     # -- questions the tests ask -------------------------------------------------
-    def base_changed(self, layers=None, trainable_only=False):
-        """Base layer indices whose weights changed during this fit."""
-        out = set()
-        for owner, was_trainable, changed in self.changed.values():
-            if owner[0] == "base" and changed and (not trainable_only or was_trainable):
-                if layers is None or owner[1] in layers:
-                    out.add(owner[1])
-        return out
+    def base_changed(self, layers=None):
+        """Base layer indices whose weights (moving statistics included) changed during this fit."""
+        return {o[1] for o, _, c in self.changed.values()
+                if o[0] == "base" and c and (layers is None or o[1] in layers)}
 
     def head_changed(self):
         return any(o[0] == "head" and t and c for o, t, c in self.changed.values())
 
-    def trainable_vars_in(self, layers):
-        """(changed, total) over trainable variables of the given base layers."""
-        hits = [c for o, t, c in self.changed.values() if o[0] == "base" and o[1] in layers and t]
+    def vars_changed_in(self, layers):
+        """(changed, total) over every variable of the given base layers."""
+        hits = [c for o, _, c in self.changed.values() if o[0] == "base" and o[1] in layers]
         return sum(hits), len(hits)
 
     def val_series(self, kind):
@@ -148,14 +139,16 @@ class Audit:
         return None
 
     def model_fits(self):
-        """Completed fits of the model that holds the base: phase 1 is the first, phase 2 the last.
+        """Completed fits of the graded model: phase 1 is the first, phase 2 the last.
 
-        A fit that raised (e.g. a ``...`` left in its arguments) trained no phase.
+        The graded model is the first one trained with the base inside, so the answer
+        is the same whenever it is asked. A fit that raised (e.g. a ``...`` left in its
+        arguments) trained no phase.
         """
         fits = [f for f in self.fits if f.base is not None and f.error is None]
         if not fits:
             return []
-        model = fits[-1].model
+        model = fits[0].model
         return [f for f in fits if f.model is model]
 
     def test_set(self):
@@ -198,12 +191,13 @@ def _iterations(optimizer):
 
 
 def _variable_owners(model, base_layers):
+    """id(variable) -> ("base", layer index) or ("head", None)."""
     owners = {}
     for i, layer in enumerate(base_layers):
         for v in layer.weights:
-            owners[id(v)] = (("base", i), v.trainable)
+            owners[id(v)] = ("base", i)
     for v in model.weights:
-        owners.setdefault(id(v), (("head", None), v.trainable))
+        owners.setdefault(id(v), ("head", None))
     return owners
 
 
@@ -216,7 +210,6 @@ def _wrap_fit(original):
         named.update(kwargs)
         base = AUDIT.base_of(self)
         record = FitRecord(len(AUDIT.fits), self, base, named, x, y, named.get("validation_data"))
-        record.evaluations_before = len(AUDIT.evaluations)
         AUDIT.fits.append(record)
         history = None
         AUDIT.fitting += 1

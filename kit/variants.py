@@ -1,0 +1,190 @@
+"""Write the reference submissions: the solution, the blank template, and variants of the solution.
+
+    python -m kit.variants        # rewrites submissions/*.ipynb|zip from solution/ and student_template/
+
+Each variant is the solution with one edit a student really makes, named after it:
+``a*``-``e*`` are the mistakes of ``shared/MISTAKES.md``, ``x*`` are more of our own, and
+``ok*`` are equivalent ways of doing the lab that must keep full marks. Their expected
+points are in ``submissions/expected_grades.csv``, written by hand from the lab's meaning.
+Every ``old`` text must occur exactly once, so a change to the master breaks loudly here.
+"""
+import shutil
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+from kit import paths
+
+FREEZE = "base_model.trainable = False  # congela la base"
+UNFREEZE = "base_model.trainable = True\n"
+REFREEZE = "for layer in base_model.layers[:fine_tune_at]:\n    layer.trainable = False"
+RECOMPILE = "optimizer=keras.optimizers.Adam(learning_rate=1e-5),  # ¡LR muy bajo!"
+INITIAL_EPOCH = "initial_epoch=history.epoch[-1] + 1"
+BASELINE = "loss_baseline, accuracy_baseline = model.evaluate(x_test, y_test_cat, verbose=0)"
+IMPROVEMENT = "improvement = accuracy_finetune - accuracy_baseline"
+ACC = "acc = history.history['val_categorical_accuracy'] + history_fine_tune.history['val_categorical_accuracy']"
+LOSS = "loss = history.history['val_loss'] + history_fine_tune.history['val_loss']"
+LINE = "plt.plot([initial_epochs-1, initial_epochs-1], plt.ylim(), label='Inicio del Fine-Tuning', linestyle='--')"
+HEAD = """    layers.GlobalAveragePooling2D(),
+    layers.Dropout(0.3),
+    layers.Dense(num_classes, activation="softmax")"""
+COMPILE1 = """    optimizer=keras.optimizers.Adam(),
+    loss=keras.losses.CategoricalCrossentropy(),
+    metrics=[keras.metrics.CategoricalAccuracy()]"""
+PLOT = "plt.figure(figsize=(8, 8))"
+
+# name -> list of (old, new); `old` occurs once in the solution's code, `count` overrides.
+VARIANTS = {
+    # -- phase 1 ----------------------------------------------------------------
+    "a1_base_not_frozen": [(FREEZE, "")],
+    "a2_whole_model_frozen": [(FREEZE, ""), ('], name="finetuning_lab_model")',
+                                             '], name="finetuning_lab_model")\nmodel.trainable = False')],
+    "a3_weights_none": [("weights='imagenet',", "weights=None,")],
+    "a4_pixels_scaled_to_unit": [('x_train = x_train.astype("float32")', 'x_train = x_train.astype("float32") / 255'),
+                                 ('x_test = x_test.astype("float32")', 'x_test = x_test.astype("float32") / 255')],
+    "a5_flatten_instead_of_gap": [("layers.GlobalAveragePooling2D(),", "layers.Flatten(),")],
+    "a5_no_dropout": [("    layers.Dropout(0.3),\n", "")],
+    "a5_dense_without_softmax": [('layers.Dense(num_classes, activation="softmax")', "layers.Dense(num_classes)")],
+    "a6_integer_labels": [("y_train_cat = keras.utils.to_categorical(y_train, num_classes)", "y_train_cat = y_train"),
+                          ("y_test_cat = keras.utils.to_categorical(y_test, num_classes)", "y_test_cat = y_test")],
+    # -- phase 2 ----------------------------------------------------------------
+    "b1_refreeze_model_layers_not_base": [(REFREEZE, "for layer in model.layers[:fine_tune_at]:\n    layer.trainable = False")],
+    "b2_base_never_unfrozen": [(UNFREEZE, "")],
+    "b3_refreeze_off_by_one": [(REFREEZE, "for layer in base_model.layers[:-41]:\n    layer.trainable = False")],
+    "b3_freeze_first_40_only": [(REFREEZE, "for layer in base_model.layers[:40]:\n    layer.trainable = False")],
+    "b3_only_layer_minus_40_unfrozen": [(REFREEZE, "for layer in base_model.layers:\n    layer.trainable = False\n"
+                                                   "base_model.layers[-40].trainable = True")],
+    "b4_no_recompile": [("model.compile(\n    " + RECOMPILE + """
+    loss=keras.losses.CategoricalCrossentropy(),
+    metrics=[keras.metrics.CategoricalAccuracy()]
+)
+""", "")],
+    "b5_recompile_default_lr": [(RECOMPILE, "optimizer=keras.optimizers.Adam(),")],
+    "b5_recompile_lr_1e-4": [(RECOMPILE, "optimizer=keras.optimizers.Adam(learning_rate=1e-4),")],
+    # -- epochs -------------------------------------------------------------------
+    "c1_initial_epoch_off_by_one": [(INITIAL_EPOCH, "initial_epoch=history.epoch[-1]")],
+    "c2_epochs_10_from_15": [("epochs=total_epochs,", "epochs=fine_tune_epochs,")],
+    "c3_no_initial_epoch": [("epochs=total_epochs,", "epochs=fine_tune_epochs,"),
+                            ("validation_data=(x_test, y_test_cat),\n    " + INITIAL_EPOCH,
+                             "validation_data=(x_test, y_test_cat)")],
+    # -- plot ---------------------------------------------------------------------
+    "d1_no_boundary_line": [(LINE + "\n", "", 2)],
+    "d1_line_on_accuracy_plot_only": [("plt.plot(loss, label='Pérdida en Validación')\n" + LINE,
+                                       "plt.plot(loss, label='Pérdida en Validación')")],
+    "d2_line_far_from_boundary": [(LINE, "plt.axvline(5, linestyle='--', label='Inicio del Fine-Tuning')", 2)],
+    "d3_training_curves_plotted": [(ACC, "acc = history.history['categorical_accuracy'] + history_fine_tune.history['categorical_accuracy']"),
+                                   (LOSS, "loss = history.history['loss'] + history_fine_tune.history['loss']")],
+    # -- evaluation ---------------------------------------------------------------
+    "e1_baseline_on_train_set": [(BASELINE, "loss_baseline, accuracy_baseline = model.evaluate(x_train, y_train_cat, verbose=0)")],
+    "e2_loss_and_accuracy_swapped": [(BASELINE, "accuracy_baseline, loss_baseline = model.evaluate(x_test, y_test_cat, verbose=0)"),
+                                     ("loss_finetune, accuracy_finetune = model.evaluate",
+                                      "accuracy_finetune, loss_finetune = model.evaluate")],
+    "e3_improvement_final_minus_final": [(IMPROVEMENT, "improvement = accuracy_finetune - accuracy_finetune")],
+    "e3_improvement_as_ratio": [(IMPROVEMENT, "improvement = accuracy_finetune / accuracy_baseline")],
+    # -- more mistakes of our own -------------------------------------------------------
+    "x1_new_base_unfrozen_not_the_models": [(UNFREEZE, "base_model = keras.applications.EfficientNetV2B0(\n"
+                                             "    include_top=False, weights='imagenet', input_shape=INPUT_SHAPE)\n"
+                                             "base_model.trainable = True\n")],
+    "x2_sparse_labels_and_loss": [("y_train_cat = keras.utils.to_categorical(y_train, num_classes)", "y_train_cat = y_train"),
+                                  ("y_test_cat = keras.utils.to_categorical(y_test, num_classes)", "y_test_cat = y_test"),
+                                  ("loss=keras.losses.CategoricalCrossentropy(),", "loss=keras.losses.SparseCategoricalCrossentropy(),", 2),
+                                  ("metrics=[keras.metrics.CategoricalAccuracy()]", "metrics=['accuracy']", 2),
+                                  ("'val_categorical_accuracy'", "'val_accuracy'", 2)],
+    "x3_baseline_evaluated_after_fine_tuning": [(BASELINE + "\n", ""),
+                                                ("loss_finetune, accuracy_finetune = model.evaluate(x_test, y_test_cat, verbose=0)",
+                                                 "loss_finetune, accuracy_finetune = model.evaluate(x_test, y_test_cat, verbose=0)\n"
+                                                 + BASELINE)],
+    "x4_fine_tune_sgd_optimizer": [(RECOMPILE, "optimizer=keras.optimizers.SGD(learning_rate=1e-5),")],
+    "x5_head_trained_logits_loss": [('layers.Dense(num_classes, activation="softmax")', "layers.Dense(num_classes)"),
+                                    ("loss=keras.losses.CategoricalCrossentropy(),",
+                                     "loss=keras.losses.CategoricalCrossentropy(from_logits=True),", 2)],
+    "x6_phase2_fit_on_new_model": [("history_fine_tune = model.fit(", "model2 = keras.models.clone_model(model)\n"
+                                    "model2.compile(optimizer=keras.optimizers.Adam(1e-5), loss='categorical_crossentropy',"
+                                    " metrics=['categorical_accuracy'])\nhistory_fine_tune = model2.fit(")],
+    # -- equivalent ways: full marks --------------------------------------------------------
+    "ok1_inplace_concatenation": [(ACC, "acc = history.history['val_categorical_accuracy']\n"
+                                        "acc += history_fine_tune.history['val_categorical_accuracy']"),
+                                  (LOSS, "loss = history.history['val_loss']\nloss += history_fine_tune.history['val_loss']")],
+    "ok2_axvline_one_based": [("plt.plot(acc, label=", "plt.plot(range(1, 26), acc, label="),
+                              ("plt.plot(loss, label=", "plt.plot(range(1, 26), loss, label="),
+                              (LINE, "plt.axvline(15.5, linestyle='--', label='Inicio del Fine-Tuning')", 2)],
+    "ok2_vlines_percent_one_based": [("plt.plot(acc, label=", "plt.plot(range(1, 26), [a * 100 for a in acc], label="),
+                                     ("plt.plot(loss, label=", "plt.plot(range(1, 26), loss, label="),
+                                     (LINE, "plt.gca().vlines(15, *plt.ylim(), linestyles='--', label='Inicio del Fine-Tuning')", 2)],
+    "ok3_batchnorm_kept_frozen": [(REFREEZE, REFREEZE + "\nfor layer in base_model.layers[fine_tune_at:]:\n"
+                                   "    if isinstance(layer, layers.BatchNormalization):\n        layer.trainable = False")],
+    "ok4_functional_api": [("""model = keras.Sequential([
+    base_model,
+    # Cabeza: GlobalAveragePooling2D, Dropout(0.3) y Dense(10) con softmax
+""" + HEAD + """
+], name="finetuning_lab_model")""", """inputs = keras.Input(shape=INPUT_SHAPE)
+x = base_model(inputs, training=False)
+x = layers.GlobalAveragePooling2D()(x)
+x = layers.Dropout(0.3)(x)
+outputs = layers.Dense(num_classes, activation="softmax")(x)
+model = keras.Model(inputs, outputs, name="finetuning_lab_model")""")],
+    "ok5_initial_epoch_len_history": [(INITIAL_EPOCH, "initial_epoch=len(history.epoch)")],
+    "ok6_string_loss_and_accuracy_metric": [(COMPILE1, """    optimizer='adam',
+    loss='categorical_crossentropy',
+    metrics=['accuracy']"""), ("metrics=[keras.metrics.CategoricalAccuracy()]", "metrics=['accuracy']"),
+                                            ("'val_categorical_accuracy'", "'val_accuracy'", 2)],
+    "ok7_baseline_from_predict": [(BASELINE, "predictions = model.predict(x_test, verbose=0)\n"
+                                   "accuracy_baseline = float(np.mean(np.argmax(predictions, axis=1) == y_test.ravel()))")],
+    "ok8_softmax_as_separate_layer": [('layers.Dense(num_classes, activation="softmax")',
+                                       'layers.Dense(num_classes),\n    layers.Activation("softmax")')],
+    "ok9_subplots_axes_api": [(PLOT, "fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 8))"),
+                              ("plt.subplot(2, 1, 1)\nplt.plot(acc,", "ax1.plot(acc,"),
+                              ("plt.subplot(2, 1, 2)\nplt.plot(loss,", "ax2.plot(loss,"),
+                              (LINE + "\nplt.legend(loc='lower right')", "ax1.axvline(initial_epochs - 1, linestyle='--')\nplt.sca(ax1)\nplt.legend(loc='lower right')"),
+                              (LINE + "\nplt.legend(loc='upper right')", "ax2.axvline(initial_epochs - 1, linestyle='--')\nplt.sca(ax2)\nplt.legend(loc='upper right')")],
+}
+
+
+def _edit(nb, old, new, count=1):
+    cells = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
+    found = sum(c.source.count(old) for c in cells)
+    if found != count:
+        raise ValueError(f"{old!r} occurs {found} times, expected {count}")
+    for c in cells:
+        c.source = c.source.replace(old, new)
+
+
+def variant(name: str):
+    nb = nbformat.read(paths.SOLUTION / paths.MASTER.name, as_version=4)
+    for edit in VARIANTS[name]:
+        _edit(nb, *edit)
+    return nb
+
+
+def without_check_cells():
+    nb = nbformat.read(paths.SOLUTION / paths.MASTER.name, as_version=4)
+    nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and c.source.startswith("grader.check("))]
+    return nb
+
+
+def write_all(out: Path = paths.SUBMISSIONS) -> list:
+    out.mkdir(exist_ok=True)
+    for old in list(out.glob("*.ipynb")) + list(out.glob("*.zip")):
+        old.unlink()
+    written = []
+    solution = paths.SOLUTION / paths.MASTER.name
+    shutil.copy(solution, out / "solution.ipynb")
+    shutil.copy(paths.STUDENT / paths.MASTER.name, out / "blank_template.ipynb")
+    written += ["solution.ipynb", "blank_template.ipynb"]
+    for name in VARIANTS:
+        nbformat.write(variant(name), out / f"{name}.ipynb")
+        written.append(f"{name}.ipynb")
+    nbformat.write(without_check_cells(), out / "ok_check_cells_deleted.ipynb")
+    # What a student uploads after "Copia de ..." in Drive, and an Otter export zip of it.
+    shutil.copy(solution, out / "ok_renamed Copia de lab (1).ipynb")
+    with zipfile.ZipFile(out / "ok_export_zip.zip", "w") as zf:
+        zf.write(solution, "Copia de transfer_learning_lab.ipynb")
+    (out / "broken_not_a_notebook.ipynb").write_text('{"cells": [ this is not JSON', encoding="utf-8")
+    written += ["ok_check_cells_deleted.ipynb", "ok_renamed Copia de lab (1).ipynb", "ok_export_zip.zip",
+                "broken_not_a_notebook.ipynb"]
+    return written
+
+
+if __name__ == "__main__":
+    print("\n".join(write_all()))

@@ -1,0 +1,41 @@
+"""The committed stages are exactly what `otter assign` makes of the master, and keep solutions out."""
+import nbformat
+import pytest
+
+from kit import build, paths
+
+
+@pytest.mark.slow
+def test_committed_stages_equal_a_fresh_regeneration(tmp_path):
+    build.build(tmp_path, run_tests=False)
+    assert build.digest(tmp_path) == build.digest(paths.ROOT)
+
+
+def _code(path):
+    nb = nbformat.read(path, as_version=4)
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
+def test_student_template_has_holes_not_answers():
+    code = _code(paths.STUDENT / paths.MASTER.name)
+    for answer in ("learning_rate=1e-5", "GlobalAveragePooling2D()", "history.epoch[-1] + 1",
+                   "base_model.trainable = False", "model.evaluate(", "to_categorical("):
+        assert answer not in code, answer
+    # The lab's own loading code and variable names stay for students.
+    for given in ("keras.datasets.cifar10.load_data()", "weights='imagenet'", "initial_epochs = 15",
+                  "fine_tune_at = -40", "history_fine_tune = model.fit("):
+        assert given in code, given
+
+
+def test_hidden_tests_reach_only_the_autograder():
+    student = {p.name: p.read_text() for p in (paths.STUDENT / "tests").glob("*.py")}
+    full = {p.name: p.read_text() for p in (paths.AUTOGRADER / "tests").glob("*.py")}
+    assert student.keys() == full.keys()
+    assert not any("hidden=True" in text for text in student.values())
+    assert sum(text.count("hidden=True") for text in full.values()) >= 5
+
+
+def test_solution_reads_as_reference_code():
+    code = _code(paths.SOLUTION / paths.MASTER.name)
+    assert "# BEGIN SOLUTION" not in code and "# SOLUTION" not in code and "PROMPT" not in code
+    assert "optimizer=keras.optimizers.Adam(learning_rate=1e-5)" in code
