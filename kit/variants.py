@@ -178,8 +178,9 @@ def write_all(out: Path = paths.SUBMISSIONS) -> list:
     nbformat.write(without_check_cells(), out / "ok_check_cells_deleted.ipynb")
     # What a student uploads after "Copia de ..." in Drive, and an Otter export zip of it.
     shutil.copy(solution, out / "ok_renamed Copia de lab (1).ipynb")
-    with zipfile.ZipFile(out / "ok_export_zip.zip", "w") as zf:
-        zf.write(solution, "Copia de transfer_learning_lab.ipynb")
+    with zipfile.ZipFile(out / "ok_export_zip.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        entry = zipfile.ZipInfo("Copia de transfer_learning_lab.ipynb", date_time=(2026, 1, 1, 0, 0, 0))
+        zf.writestr(entry, solution.read_bytes())  # fixed date: regenerating changes nothing
     (out / "broken_not_a_notebook.ipynb").write_text('{"cells": [ this is not JSON', encoding="utf-8")
     written += ["ok_check_cells_deleted.ipynb", "ok_renamed Copia de lab (1).ipynb", "ok_export_zip.zip",
                 "broken_not_a_notebook.ipynb"]

@@ -5,6 +5,8 @@ wrong and where to look; the notebook's test cells call them. Tests run at their
 cell *and* may run again at the end, so every check reads the audit records (what each
 fit did while it ran), never the current state of objects that later cells change.
 """
+import ast
+
 import numpy as np
 
 from tl_audit import AUDIT
@@ -327,6 +329,24 @@ def check_finetune_value(env):
            f"({', '.join(f'{a:.4f}' for a in found)}). ¿Tomaste (pérdida, precisión) en ese orden?")
 
 
+PROBE = {"accuracy_baseline": 0.25, "accuracy_finetune": 0.75}
+_PLAIN = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant, ast.operator, ast.unaryop)
+
+
+def improvement_formula(env):
+    """The right-hand side of the last ``improvement = ...`` the kernel ran, if it is plain arithmetic."""
+    for source in reversed(list(env.get("In") or [])):
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in reversed(tree.body):
+            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["improvement"]:
+                expr = ast.Expression(node.value)
+                return expr if all(isinstance(n, _PLAIN) for n in ast.walk(expr)) else None
+    return None
+
+
 def check_improvement(env):
     base = _as_fraction(env.get("accuracy_baseline"), "accuracy_baseline")
     final = _as_fraction(env.get("accuracy_finetune"), "accuracy_finetune")
@@ -336,6 +356,17 @@ def check_improvement(env):
     expect(abs(value - diff) <= ATOL or abs(value - 100 * diff) <= 100 * ATOL,
            f"`improvement` = {value:.4f}, pero la mejora es precisión tras el ajuste fino − línea base "
            f"= {diff:.4f} ({100 * diff:.2f} puntos porcentuales).")
+    # When both accuracies happen to be equal (frequent in fast mode), any formula giving 0 matches:
+    # run the student's own formula on two accuracies that differ.
+    formula = improvement_formula(env)
+    names = {n.id for n in ast.walk(formula) if isinstance(n, ast.Name)} if formula else set()
+    if names & PROBE.keys():
+        scope = {k: v for k, v in env.items() if k in names and isinstance(v, (int, float))}
+        probe = eval(compile(formula, "<improvement>", "eval"), {"__builtins__": {}}, {**scope, **PROBE})
+        want = PROBE["accuracy_finetune"] - PROBE["accuracy_baseline"]
+        expect(np.isclose(probe, want) or np.isclose(probe, 100 * want),
+               f"Con una línea base de 0.25 y una precisión final de 0.75, tu fórmula de `improvement` da {probe:g}; "
+               f"la mejora es la diferencia, {want:g} (o {100 * want:g} puntos porcentuales).")
 
 
 # -- q7: the plot -----------------------------------------------------------------------------
