@@ -232,7 +232,7 @@ def _wrap_eval(original, kind):
         result = original(self, x, *args, **kwargs)
         y = args[0] if (kind == "evaluate" and args) else kwargs.get("y")
         if not AUDIT.fitting and AUDIT.base_of(self) is not None:
-            fits_done = sum(1 for f in AUDIT.fits if f.model is self and f.finished)
+            fits_done = sum(1 for f in AUDIT.fits if f.model is self and f.finished and f.error is None)
             AUDIT.evaluations.append(EvalRecord(kind, self, fits_done, x, y, result))
         return result
     return method
@@ -255,8 +255,8 @@ def _wrap_load(original):
     @functools.wraps(original)
     def load_data(*args, **kwargs):
         (x_train, y_train), (x_test, y_test) = original(*args, **kwargs)
-        AUDIT.datasets.append({"train": (x_train.copy(), y_train.copy()),
-                               "test": (x_test.copy(), y_test.copy())})
+        # References, not copies (180 MB in real mode): later cells rebind, they do not mutate.
+        AUDIT.datasets.append({"train": (x_train, y_train), "test": (x_test, y_test)})
         return (x_train, y_train), (x_test, y_test)
     return load_data
 
@@ -276,9 +276,17 @@ def replace_everywhere(original, replacement):
                 namespace[name] = replacement
 
 
+_installed = False
+
+
+def installed():
+    return _installed
+
+
 def install():
     """Start recording. Idempotent: re-running the set-up cell keeps one set of hooks."""
-    if getattr(sys.modules[__name__], "_installed", False):
+    global _installed
+    if _installed:
         return AUDIT
     import keras
     import matplotlib.figure
@@ -302,5 +310,5 @@ def install():
         AUDIT.figures.append(fig)
 
     matplotlib.figure.Figure.__init__ = init
-    sys.modules[__name__]._installed = True
+    _installed = True
     return AUDIT

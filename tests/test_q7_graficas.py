@@ -31,6 +31,7 @@ def audit(monkeypatch):
     model = object()
     fresh.fits = [Fit(model, VAL_ACC[:15], VAL_LOSS[:15]), Fit(model, VAL_ACC[15:], VAL_LOSS[15:])]
     monkeypatch.setattr(tl_checks, "AUDIT", fresh)
+    monkeypatch.setattr(tl_audit, "_installed", True)
     yield fresh
     plt.close("all")
 
@@ -90,3 +91,9 @@ def test_figures_closed_by_the_backend_still_count(audit):
     draw(audit)
     plt.close("all")  # what the inline backend does after each cell
     tl_checks.check_plot_boundary()
+
+
+def test_without_the_setup_cell_the_message_says_so(monkeypatch):
+    monkeypatch.setattr(tl_audit, "_installed", False)
+    with pytest.raises(AssertionError, match="celda de configuración"):
+        tl_checks.check_plot_series()
