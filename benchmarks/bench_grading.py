@@ -24,12 +24,11 @@ FLOOR = Path(__file__).resolve().with_name("floor_two_fits.py")
 
 def measure(cmd, cwd):
     with tempfile.TemporaryDirectory(prefix="tl-bench-") as tmp:
-        status, code, seconds, peak_mb = grade.run_limited(cmd, cwd or tmp, dict(os.environ, TMPDIR=tmp),
-                                                            timeout_s=900, memory_mb=16384,
-                                                            log_path=Path(tmp) / "log")
-        if status or code:
-            raise SystemExit(f"{cmd[:4]} failed ({status or code}): {(Path(tmp) / 'log').read_text()[-2000:]}")
-    return seconds, peak_mb
+        run = grade.run_limited(cmd, cwd or tmp, dict(os.environ, TMPDIR=tmp), timeout_s=900, memory_mb=16384,
+                                log_path=Path(tmp) / "log")
+        if run.status or run.code:
+            raise SystemExit(f"{cmd[:4]} failed ({run.status or run.code}): {(Path(tmp) / 'log').read_text()[-2000:]}")
+    return run.seconds, run.peak_mb, run.peak_process_mb
 
 
 def main():
@@ -51,16 +50,17 @@ def main():
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
           f"median of {args.repeat}")
-    med = {k: (statistics.median(s for s, _ in v), statistics.median(m for _, m in v)) for k, v in results.items()}
-    for name, (seconds, mb) in med.items():
-        print(f"  {name:<28} {seconds:6.1f} s  {mb:6.0f} MB peak RSS")
-    g_s, g_mb = med["grading (otter run)"]
+    med = {k: tuple(statistics.median(r[i] for r in v) for i in range(3)) for k, v in results.items()}
+    for name, (seconds, mb, process_mb) in med.items():
+        print(f"  {name:<28} {seconds:6.1f} s  {mb:6.0f} MB peak RSS (tree)  {process_mb:6.0f} MB (largest process)")
+    g_s, g_mb, g_process = med["grading (otter run)"]
     for name in runs:
-        f_s, f_mb = med[name]
-        print(f"  grading / {name:<17} {g_s / f_s:5.2f}x time  {g_mb / f_mb:5.2f}x memory")
-    print(f"  targets: <= 1.5x the floor, <= 1200 MB -> time {'met' if g_s <= 1.5 * med[list(runs)[0]][0] else 'MISSED'}"
-          f" (vs fits + validation), memory {'met' if g_mb <= 1200 else 'MISSED'}")
-
+        f_s, f_mb, _ = med[name]
+        print(f"  grading / {name:<26} {g_s / f_s:5.2f}x time  {g_mb / f_mb:5.2f}x memory")
+    strict = med["floor (fits only)"][0]
+    print(f"  target time <= 1.5x the fits-only floor: {'met' if g_s <= 1.5 * strict else 'MISSED'}; "
+          f"target <= 1200 MB: tree {'met' if g_mb <= 1200 else 'MISSED'}, "
+          f"kernel {'met' if g_process <= 1200 else 'MISSED'}")
 
 if __name__ == "__main__":
     main()

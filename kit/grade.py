@@ -22,6 +22,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -59,14 +60,22 @@ def discover(folder: Path) -> list:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SUFFIXES)
 
 
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
+class Run(NamedTuple):
+    status: str | None    # None, "timeout" or "memory"
+    code: int
+    seconds: float
+    peak_mb: float        # resident memory of the whole process tree
+    peak_process_mb: float  # of its largest process (the notebook's kernel)
+
+
+def _rss(proc: psutil.Process) -> list:
+    sizes = []
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            total += p.memory_info().rss
+            sizes.append(p.memory_info().rss)
         except psutil.Error:
             pass
-    return total
+    return sizes
 
 
 def _kill_tree(proc: psutil.Process) -> None:
@@ -79,17 +88,18 @@ def _kill_tree(proc: psutil.Process) -> None:
     psutil.wait_procs(procs, timeout=10)
 
 
-def run_limited(cmd, cwd, env, timeout_s, memory_mb, log_path):
-    """Run ``cmd``; return (status, exit code, seconds, peak MB of the process tree's RSS)."""
+def run_limited(cmd, cwd, env, timeout_s, memory_mb, log_path) -> Run:
+    """Run ``cmd`` in its own session under a time limit and a limit on the tree's resident memory."""
     start = time.monotonic()
-    peak = 0
+    peak = peak_process = 0
     status = None
     with open(log_path, "wb") as log:
         popen = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True)
         proc = psutil.Process(popen.pid)
         while popen.poll() is None:
-            peak = max(peak, _tree_rss(proc))
+            sizes = _rss(proc) or [0]
+            peak, peak_process = max(peak, sum(sizes)), max(peak_process, max(sizes))
             if peak > memory_mb * 2**20:
                 status = "memory"
             elif time.monotonic() - start > timeout_s:
@@ -99,7 +109,7 @@ def run_limited(cmd, cwd, env, timeout_s, memory_mb, log_path):
                 break
             time.sleep(POLL_S)
         code = popen.wait()
-    return status, code, time.monotonic() - start, peak / 2**20
+    return Run(status, code, time.monotonic() - start, peak / 2**20, peak_process / 2**20)
 
 
 def _tail(path: Path, lines=3) -> str:
@@ -129,8 +139,8 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
                    **_thread_env(threads))
         cmd = [sys.executable, "-m", "otter", "run", "-a", str(autograder.resolve()), str(copy),
                "-o", str(dest), "--no-logo"]
-        status, code, row.seconds, row.peak_mb = run_limited(cmd, job, env, timeout_s, memory_mb,
-                                                             dest / "otter.log")
+        status, code, row.seconds, row.peak_mb, _ = run_limited(cmd, job, env, timeout_s, memory_mb,
+                                                                dest / "otter.log")
     results = dest / "results.json"
     if status == "timeout":
         row.status, row.message = status, f"más de {timeout_s:.0f} s: calificación detenida"
