@@ -20,12 +20,9 @@ BASE_PREFIX = "efficientnetv2"
 class FitRecord:
     """One call to ``Model.fit``: the state at its start and what changed by its end."""
 
-    def __init__(self, index, model, base, kwargs, x, y, validation_data):
-        self.index = index
+    def __init__(self, model, base, x, y, validation_data):
         self.model = model
         self.base = base
-        self.epochs = kwargs.get("epochs", 1)
-        self.initial_epoch = kwargs.get("initial_epoch", 0)
         self.x = _data_info(x)
         self.y = _data_info(y)
         self.validation = _data_info(validation_data[0]) if isinstance(validation_data, (tuple, list)) else None
@@ -44,7 +41,6 @@ class FitRecord:
         self.base_layer_trains = [any(id(v) in trainable_ids for v in layer.weights) for layer in base_layers]
         base_var_ids = {id(v) for v in (base.weights if base is not None else [])}
         self.head_trainable_count = sum(1 for v in model.trainable_weights if id(v) not in base_var_ids)
-        self.trainable_count = len(model.trainable_weights)
         self._owners = _variable_owners(model, base_layers)
         self._before = {id(v): np.array(v.numpy(), copy=True) for v in model.weights}
         self._trainable_ids = trainable_ids
@@ -100,12 +96,11 @@ class FitRecord:
 class EvalRecord:
     """One call to ``evaluate`` or ``predict`` on the graded model."""
 
-    def __init__(self, kind, model, fits_done, x, y, result):
+    def __init__(self, kind, model, fits_done, x, result):
         self.kind = kind
         self.model = model
         self.fits_done = fits_done
         self.x = _data_info(x)
-        self.y = _data_info(y)
         self.result = result
 
 
@@ -204,12 +199,9 @@ def _variable_owners(model, base_layers):
 def _wrap_fit(original):
     @functools.wraps(original)
     def fit(self, x=None, y=None, *args, **kwargs):
-        named = dict(zip(["batch_size", "epochs", "verbose", "callbacks", "validation_split",
-                          "validation_data", "shuffle", "class_weight", "sample_weight",
-                          "initial_epoch"], args))
-        named.update(kwargs)
-        base = AUDIT.base_of(self)
-        record = FitRecord(len(AUDIT.fits), self, base, named, x, y, named.get("validation_data"))
+        # fit(x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, ...)
+        validation = args[5] if len(args) > 5 else kwargs.get("validation_data")
+        record = FitRecord(self, AUDIT.base_of(self), x, y, validation)
         AUDIT.fits.append(record)
         history = None
         AUDIT.fitting += 1
@@ -230,10 +222,9 @@ def _wrap_eval(original, kind):
     @functools.wraps(original)
     def method(self, x=None, *args, **kwargs):
         result = original(self, x, *args, **kwargs)
-        y = args[0] if (kind == "evaluate" and args) else kwargs.get("y")
         if not AUDIT.fitting and AUDIT.base_of(self) is not None:
             fits_done = sum(1 for f in AUDIT.fits if f.model is self and f.finished and f.error is None)
-            AUDIT.evaluations.append(EvalRecord(kind, self, fits_done, x, y, result))
+            AUDIT.evaluations.append(EvalRecord(kind, self, fits_done, x, result))
         return result
     return method
 
