@@ -132,24 +132,26 @@ def _fast_base(original):
     return constructor
 
 
-def _prebuild_optimizer(model):
-    """Build a fresh optimizer now, as its first update would, on the variables it will train.
+def _prebuilding(fit):
+    """Build a fresh optimizer before ``fit``, as its first update would, on the variables it will train.
 
     Otherwise its slots are created inside the first traced step and TensorFlow traces the
     whole EfficientNet step twice: about 4 s per phase here. An optimizer that is already
     built (e.g. reused without recompiling) is left exactly as it is.
     """
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and not optimizer.built and model.built and model.trainable_variables:
-        optimizer.build(model.trainable_variables)
+    @functools.wraps(fit)
+    def method(self, *args, **kwargs):
+        optimizer = getattr(self, "optimizer", None)
+        if optimizer is not None and not optimizer.built and self.built and self.trainable_variables:
+            optimizer.build(self.trainable_variables)
+        return fit(self, *args, **kwargs)
+    return method
 
 
 def _one_step(original, batch_position):
     """Make each epoch (or evaluation) a single step over the whole small array."""
     @functools.wraps(original)
     def method(self, x=None, *args, **kwargs):
-        if original.__name__ == "fit":
-            _prebuild_optimizer(self)
         size = getattr(x, "shape", (None,))[0]
         if size and "steps_per_epoch" not in kwargs and "steps" not in kwargs:
             if len(args) > batch_position:
@@ -178,6 +180,7 @@ def activate():
                                     _fast_base(keras.applications.EfficientNetV2B0))
         for name, position in _BATCH_POSITION.items():
             wrapped = _one_step(getattr(keras.Model, name), position)
+            wrapped = _prebuilding(wrapped) if name == "fit" else wrapped
             wrapped._tl_fast = True
             setattr(keras.Model, name, wrapped)
         print(f"{PREFIX} Otter ejecuta el cuaderno (o {ENV_MODE}=fast): datos reducidos, un paso por época, "

@@ -5,7 +5,6 @@
 Prints the score table beside the expected one and exits non-zero if any differs.
 """
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -29,11 +28,8 @@ def main(argv=None) -> int:
     questions = grade.questions_of(paths.AUTOGRADER_ZIP)
     print("\n" + grade.table(rows, questions))
 
-    with open(paths.EXPECTED_GRADES, newline="", encoding="utf-8") as f:
-        expected = {r["submission"]: r for r in csv.DictReader(f)}
-    wrong = [r.submission for r in rows
-             if r.submission not in expected or r.status != expected[r.submission]["status"]
-             or any(f"{r.questions[q]:g}" != expected[r.submission][q] for q in questions)]
+    expected = grade.load_expected()
+    wrong = [r.submission for r in rows if grade.differs(r, expected.get(r.submission), questions)]
     print(f"\n{len(rows)} submissions in {time.monotonic() - start:.0f} s -> {args.out / 'grades.csv'}")
     if wrong:
         print("Differ from submissions/expected_grades.csv: " + ", ".join(wrong))

@@ -191,6 +191,17 @@ def write_csv(rows, questions, path: Path) -> None:
                              "seconds": f"{r.seconds:.1f}", "peak_mb": f"{r.peak_mb:.0f}", "message": r.message})
 
 
+def load_expected(path: Path = paths.EXPECTED_GRADES) -> dict:
+    """{submission: row} of a hand-written expected-grades CSV (status and points per question)."""
+    with open(path, newline="", encoding="utf-8") as f:
+        return {row["submission"]: row for row in csv.DictReader(f)}
+
+
+def differs(row: Row, expected: dict, questions) -> bool:
+    return (expected is None or row.status != expected["status"]
+            or any(f"{row.questions[q]:g}" != expected[q] for q in questions))
+
+
 def table(rows, questions) -> str:
     short = [q.split("_")[0] for q in questions]
     width = max([len(r.submission) for r in rows] + [10])
