@@ -126,7 +126,7 @@ def _thread_env(threads: int) -> dict:
 def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, memory_mb: float,
               questions: dict, threads: int = 1) -> Row:
     row = Row(submission.name, questions={q: 0.0 for q in questions}, max_score=sum(questions.values()))
-    dest = out / "results" / submission.stem
+    dest = out / "results" / submission.name  # not the stem: ana.ipynb and ana.zip are two rows
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     with tempfile.TemporaryDirectory(prefix="tl-grade-") as job:
