@@ -23,9 +23,9 @@ class FitRecord:
     def __init__(self, model, base, x, y, validation_data):
         self.model = model
         self.base = base
-        self.x = _data_info(x)
-        self.y = _data_info(y)
-        self.validation = _data_info(validation_data[0]) if isinstance(validation_data, (tuple, list)) else None
+        self.x = _as_array(x)
+        self.y = _as_array(y)
+        self.validation = _as_array(validation_data[0]) if isinstance(validation_data, (tuple, list)) else None
         self.optimizer = model.optimizer
         self.optimizer_class = type(model.optimizer).__name__ if model.optimizer is not None else None
         self.learning_rate = _learning_rate(model.optimizer)
@@ -51,8 +51,7 @@ class FitRecord:
         self.epoch = []
         self.changed = {}
 
-    def finish(self, history, error=None):
-        self.error = error
+    def finish(self, history):
         if history is not None:
             # Copies: the TF tutorial extends history.history in place afterwards (OK1).
             self.history = {k: list(map(float, v)) for k, v in history.history.items()}
@@ -100,14 +99,12 @@ class EvalRecord:
         self.kind = kind
         self.model = model
         self.fits_done = fits_done
-        self.x = _data_info(x)
+        self.x = _as_array(x)
         self.result = result
 
 
 class Audit:
     def __init__(self):
-        self.mode = "real"
-        self.notes = []           # what fast mode substituted, said plainly
         self.datasets = []        # what cifar10.load_data() returned
         self.bases = []           # (weakref to base, constructor kwargs)
         self.fits = []
@@ -156,17 +153,14 @@ class Audit:
 AUDIT = Audit()
 
 
-def _data_info(x):
-    """Keep a reference and the facts the checks need; the arrays are the student's own."""
-    if x is None:
+def _as_array(x):
+    """The student's own array (a reference, no copy), or None for datasets and generators."""
+    if x is None or isinstance(x, np.ndarray):
+        return x
+    try:
+        return np.asarray(x)
+    except Exception:
         return None
-    arr = x if isinstance(x, np.ndarray) else None
-    if arr is None:
-        try:
-            arr = np.asarray(x)
-        except Exception:
-            return {"array": None, "shape": None, "dtype": type(x).__name__}
-    return {"array": arr, "shape": tuple(arr.shape), "dtype": str(arr.dtype)}
 
 
 def _learning_rate(optimizer):
@@ -213,8 +207,7 @@ def _wrap_fit(original):
             raise
         finally:
             AUDIT.fitting -= 1
-            record.finish(history if history is not None else getattr(self, "history", None),
-                          record.error)
+            record.finish(history if history is not None else getattr(self, "history", None))
     return fit
 
 

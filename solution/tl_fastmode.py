@@ -98,7 +98,6 @@ def local_weights(environ=os.environ):
 
 
 def _say(message):
-    tl_audit.AUDIT.notes.append(message)
     print(f"{PREFIX} {message}")
 
 
@@ -186,5 +185,4 @@ def activate():
         print(f"{PREFIX} Otter ejecuta el cuaderno (o {ENV_MODE}=fast): datos reducidos, un paso por época, "
               f"épocas 15 + 10 sin cambios, semilla {seed}. Para el laboratorio completo: {ENV_MODE}=real.")
     tl_audit.install()
-    tl_audit.AUDIT.mode = mode
     return mode
