@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from kit import paths
+from kit import gradescope, paths
 
 RUNTIME_FILES = ("tl_audit.py", "tl_fastmode.py", "tl_checks.py", "tl_cifar10_sample.npz", "CIFAR10_SAMPLE.md")
 NOTEBOOK = paths.MASTER.name
@@ -73,7 +73,7 @@ def place(dist: Path, out: Path) -> None:
     ag = out / "autograder"
     ag.mkdir(parents=True)
     (zip_path,) = (dist / "autograder").glob("*.zip")
-    shutil.copy(zip_path, ag / "autograder.zip")
+    gradescope.package(zip_path, ag / "autograder.zip")
     shutil.copytree(dist / "autograder" / "tests", ag / "tests")
     shutil.copy(dist / "autograder" / "otter_config.json", ag / "otter_config.json")
 

@@ -121,8 +121,10 @@ def _fast_base(original):
             if weights is None:
                 _say("Sin pesos de ImageNet en esta máquina: la base empieza con pesos ALEATORIOS. "
                      "Las precisiones no son las del laboratorio real; la calificación no depende de ellas.")
-            elif weights != "imagenet":
-                _say(f"Pesos de ImageNet leídos de {weights}.")
+            elif weights == "imagenet":
+                _say("Pesos reales de ImageNet, de la caché de Keras (sin descarga).")
+            else:
+                _say(f"Pesos reales de ImageNet leídos de {weights}.")
             if len(args) > 1:
                 args[1] = weights
             else:
