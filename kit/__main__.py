@@ -1,41 +1,34 @@
-"""The kit's main job: regenerate the autograder from the master, then grade the reference submissions.
+"""The kit's command line: ``python -m kit [VERB] [options]``; each verb is a module's ``main(argv) -> int``.
 
-    python -m kit [--jobs 2] [--no-run-tests]
-
-Prints the score table beside the expected one and exits non-zero if any differs.
+    python -m kit                      # the main job: regenerate, grade a demo class, show the outputs
+    python -m kit grade FOLDER         # grade a class: grades, feedback, discussion, gradebook, report
+    python -m kit build                # regenerate student_template/, autograder/, solution/
+    python -m kit VERB --help          # every verb's options
 """
-import argparse
+import importlib
 import sys
-import time
-from pathlib import Path
 
-from kit import build, grade, paths
+VERBS = {
+    "demo": ("kit.demo", "regenerate, grade a demo class, show where everything is (the default)"),
+    "grade": ("kit.grade", "grade a folder of submissions and finish the class"),
+    "build": ("kit.build", "regenerate the student template, autograder and solution from the master"),
+    "variants": ("kit.variants", "rewrite the reference submissions in submissions/"),
+    "gradescope": ("kit.gradescope", "write a Gradescope autograder zip in another grading mode"),
+    "realrun": ("kit.realrun", "run the lab's two phases at full size and measure them"),
+    "sample": ("kit.sample", "re-derive the shipped CIFAR-10 sample"),
+}
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--no-run-tests", action="store_true", help="skip otter assign's solution check")
-    parser.add_argument("--out", type=Path, default=paths.ROOT / "grades")
-    args = parser.parse_args(argv)
-
-    start = time.monotonic()
-    print("1/2 otter assign: master -> student_template/, autograder/, solution/", flush=True)
-    build.build(paths.ROOT, run_tests=not args.no_run_tests)
-    print(f"2/2 grading {paths.SUBMISSIONS.name}/ with autograder/autograder.zip ({args.jobs} at a time)", flush=True)
-    rows = grade.grade_all(paths.SUBMISSIONS, paths.AUTOGRADER_ZIP, args.out, jobs=args.jobs,
-                           progress=lambda r: print(f"  {r.status:<7} {r.score:>5g}  {r.submission}", flush=True))
-    questions = grade.questions_of(paths.AUTOGRADER_ZIP)
-    print("\n" + grade.table(rows, questions))
-
-    expected = grade.load_expected()
-    wrong = [r.submission for r in rows if grade.differs(r, expected.get(r.submission), questions)]
-    print(f"\n{len(rows)} submissions in {time.monotonic() - start:.0f} s -> {args.out / 'grades.csv'}")
-    if wrong:
-        print("Differ from submissions/expected_grades.csv: " + ", ".join(wrong))
-        return 1
-    print("All grades match submissions/expected_grades.csv.")
-    return 0
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__.strip() + "\n\nverbs:\n" + "\n".join(f"  {v:<11} {h}" for v, (_, h) in VERBS.items()))
+        return 0
+    verb = argv.pop(0) if argv and not argv[0].startswith("-") else "demo"
+    if verb not in VERBS:
+        print(f"python -m kit: unknown verb {verb!r}; one of: {', '.join(VERBS)}", file=sys.stderr)
+        return 2
+    return importlib.import_module(VERBS[verb][0]).main(argv)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Regenerate the student template, the autograder and the solution from the master notebook.
 
-    python -m kit.build            # otter assign, checking the solution against every test
-    python -m kit.build --no-run-tests --out DIR
+    python -m kit build            # otter assign, checking the solution against every test
+    python -m kit build --no-run-tests --out DIR
 
 ``otter assign`` writes ``dist/{student,autograder}`` with a timestamped zip and random
 ids for the cells it adds; this module places its output in the repository's stage
@@ -109,15 +109,17 @@ def digest(root: Path) -> dict:
     return out
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Regenerate student_template/, autograder/ and solution/.")
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kit build",
+                                     description="Regenerate student_template/, autograder/ and solution/.")
     parser.add_argument("--out", type=Path, default=paths.ROOT, help="where the three stage folders go")
     parser.add_argument("--no-run-tests", action="store_true",
                         help="skip executing the solution against the tests (about 40 s)")
     args = parser.parse_args(argv)
     build(args.out, run_tests=not args.no_run_tests)
     print(f"Regenerated {', '.join(STAGES)} in {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

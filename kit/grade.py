@@ -1,15 +1,19 @@
-"""Grade a folder of submissions with the autograder, without Docker.
+"""Grade a folder of submissions with the autograder, without Docker, and finish the class.
 
-    python -m kit.grade SUBMISSIONS [--jobs 2] [--timeout 600] [--memory-mb 4096] [--out grades]
+    python -m kit grade SUBMISSIONS [--out grades] [--jobs 2] [--timeout 600] [--memory-mb 4096] [--force]
 
 Each submission (``.ipynb`` or an Otter export ``.zip``) is copied into a private job
-folder and graded there by ``otter run`` in its own process, so a broken, slow or
-memory-hungry submission only ever costs its own row. ``otter run`` has no limits of
-its own: a watcher kills the whole process tree past the time or resident-memory limit.
-Writes ``grades.csv`` (one row per submission, with a status) and each ``results.json``.
+folder and graded there by Otter in its own process (``kit/run_job.py``), so a broken,
+slow or memory-hungry submission only ever costs its own row. Otter has no limits of its
+own: a watcher kills the whole process tree past the time or resident-memory limit.
+
+Re-running into the same ``--out`` regrades only submissions whose content (or the
+autograder) changed. Then ``kit.classwork`` writes the feedback pages, the discussion
+page, the gradebook and the class report from what is in ``--out``.
 """
 import argparse
 import csv
+import hashlib
 import json
 import os
 import re
@@ -20,28 +24,18 @@ import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import psutil
 
 from kit import paths
+from kit.records import Row, Status
 
 SUFFIXES = (".ipynb", ".zip")
 POLL_S = 0.25
-
-
-@dataclass
-class Row:
-    submission: str
-    status: str = "ok"            # ok | error | timeout | memory
-    score: float = 0.0
-    max_score: float = 0.0
-    questions: dict = field(default_factory=dict)
-    seconds: float = 0.0
-    peak_mb: float = 0.0
-    message: str = ""
+RUN_JOB = Path(__file__).resolve().with_name("run_job.py")
+JOB_OUTPUTS = ("results.json", "cases.json", "figure-*.png")
 
 
 def questions_of(autograder: Path) -> dict:
@@ -60,12 +54,20 @@ def discover(folder: Path) -> list:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SUFFIXES)
 
 
-class Run(NamedTuple):
-    status: str | None    # None, "timeout" or "memory"
+@dataclass
+class Run:
+    """How one limited process tree ended."""
+
+    status: Status | None
+    """``TIMEOUT`` or ``MEMORY`` when the watcher stopped it, else None."""
     code: int
+    """Its exit code."""
     seconds: float
-    peak_mb: float        # resident memory of the whole process tree
-    peak_process_mb: float  # of its largest process (the notebook's kernel)
+    """Wall time."""
+    peak_mb: float
+    """Peak resident memory of the whole process tree."""
+    peak_process_mb: float
+    """Peak resident memory of its largest process (the notebook's kernel)."""
 
 
 def _rss(proc: psutil.Process) -> list:
@@ -101,9 +103,9 @@ def run_limited(cmd, cwd, env, timeout_s, memory_mb, log_path) -> Run:
             sizes = _rss(proc) or [0]
             peak, peak_process = max(peak, sum(sizes)), max(peak_process, max(sizes))
             if peak > memory_mb * 2**20:
-                status = "memory"
+                status = Status.MEMORY
             elif time.monotonic() - start > timeout_s:
-                status = "timeout"
+                status = Status.TIMEOUT
             if status:
                 _kill_tree(proc)
                 break
@@ -123,59 +125,98 @@ def _thread_env(threads: int) -> dict:
     return {"TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": n, "OMP_NUM_THREADS": n}
 
 
+def content_key(submission: Path, autograder: Path) -> str:
+    """What a grade depends on: the submission's bytes and the autograder's."""
+    digest = hashlib.sha256()
+    for path in (autograder, submission):
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def results_dir(out: Path, submission: str) -> Path:
+    return out / "results" / submission  # not the stem: ana.ipynb and ana.zip are two rows
+
+
+def load_row(out: Path, submission: str) -> Row | None:
+    try:
+        return Row.from_dict(json.loads((results_dir(out, submission) / "row.json").read_text()))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
 def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, memory_mb: float,
-              questions: dict, threads: int = 1) -> Row:
-    row = Row(submission.name, questions={q: 0.0 for q in questions}, max_score=sum(questions.values()))
-    dest = out / "results" / submission.name  # not the stem: ana.ipynb and ana.zip are two rows
+              questions: dict, threads: int = 1, workdir: Path | None = None) -> Row:
+    row = Row(submission.name, questions={q: 0.0 for q in questions}, max_score=sum(questions.values()),
+              key=content_key(submission, autograder))
+    dest = results_dir(out, submission.name)
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
-    with tempfile.TemporaryDirectory(prefix="tl-grade-") as job:
+    with tempfile.TemporaryDirectory(prefix="tl-grade-", dir=workdir) as job:
         job = Path(job)
-        work = job / "submission"
+        work, results = job / "submission", job / "results"
         work.mkdir()
         copy = work / submission.name  # otter never sees, so never touches, the original
         shutil.copy(submission, copy)
         env = dict(os.environ, TMPDIR=str(job),  # what otter leaves behind when killed goes with the job
                    **_thread_env(threads))
-        cmd = [sys.executable, "-m", "otter", "run", "-a", str(autograder.resolve()), str(copy),
-               "-o", str(dest), "--no-logo"]
-        status, code, row.seconds, row.peak_mb, _ = run_limited(cmd, job, env, timeout_s, memory_mb,
-                                                                dest / "otter.log")
-    results = dest / "results.json"
-    if status == "timeout":
-        row.status, row.message = status, f"más de {timeout_s:.0f} s: calificación detenida"
-    elif status == "memory":
-        row.status, row.message = status, f"más de {memory_mb:.0f} MB de memoria: calificación detenida"
-    elif code != 0 or not results.exists():
-        row.status, row.message = "error", f"otter run terminó con código {code}: {_tail(dest / 'otter.log')}"
+        cmd = [sys.executable, str(RUN_JOB), str(copy), str(autograder.resolve()), str(results)]
+        run = run_limited(cmd, job, env, timeout_s, memory_mb, dest / "otter.log")
+        for pattern in JOB_OUTPUTS:  # the job writes only inside its folder; keep what it made
+            for made in sorted(results.glob(pattern)) if results.is_dir() else []:
+                shutil.copy(made, dest / made.name)
+    row.seconds, row.peak_mb = run.seconds, run.peak_mb
+    if run.status == Status.TIMEOUT:
+        row.status, row.message = run.status, f"más de {timeout_s:.0f} s: calificación detenida"
+    elif run.status == Status.MEMORY:
+        row.status, row.message = run.status, f"más de {memory_mb:.0f} MB de memoria: calificación detenida"
+    elif run.code != 0 or not (dest / "results.json").exists():
+        row.status = Status.ERROR
+        row.message = f"otter run terminó con código {run.code}: {_tail(dest / 'otter.log')}"
     else:
-        data = json.loads(results.read_text())
+        data = json.loads((dest / "results.json").read_text())
         for test in data.get("tests", []):
             if test.get("name") in row.questions:
                 row.questions[test["name"]] = float(test.get("score") or 0)
         row.score = sum(row.questions.values())
+    (dest / "row.json").write_text(json.dumps(row.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     return row
 
 
-def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path = Path("grades"),
-              jobs: int = 2, timeout_s: float = 600, memory_mb: float = 4096, progress=None) -> list:
+def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path = paths.DEFAULT_OUT,
+              jobs: int = 2, timeout_s: float = 600, memory_mb: float = 4096, progress=None,
+              force: bool = False, workdir: Path | None = None, on_start=None) -> list:
+    """Grade every submission in ``folder`` that is new or changed since the last run into ``out``.
+
+    ``on_start(n)`` is told how many will really be graded; ``progress(row)`` hears of each one done.
+    """
     questions = questions_of(autograder)
     submissions = discover(folder)
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     out.mkdir(parents=True, exist_ok=True)
 
+    kept, todo = {}, []
+    for sub in submissions:
+        old = None if force else load_row(out, sub.name)
+        if old is not None and old.key == content_key(sub, autograder):
+            kept[sub.name] = old
+        else:
+            todo.append(sub)
+    if on_start:
+        on_start(len(todo))
+
     def work(sub):
         try:
-            row = grade_one(sub, autograder, out, timeout_s, memory_mb, questions, threads)
+            row = grade_one(sub, autograder, out, timeout_s, memory_mb, questions, threads, workdir)
         except Exception as exc:  # a row, never an aborted batch
-            row = Row(sub.name, status="error", questions={q: 0.0 for q in questions},
+            row = Row(sub.name, status=Status.ERROR, questions={q: 0.0 for q in questions},
                       max_score=sum(questions.values()), message=f"{type(exc).__name__}: {exc}")
         if progress:
             progress(row)
         return row
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        rows = list(pool.map(work, submissions))
+        graded = {row.submission: row for row in pool.map(work, todo)}
+    rows = [kept.get(sub.name) or graded[sub.name] for sub in submissions]
     write_csv(rows, questions, out / "grades.csv")
     return rows
 
@@ -186,7 +227,7 @@ def write_csv(rows, questions, path: Path) -> None:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         for r in rows:
-            writer.writerow({"submission": r.submission, "status": r.status, "score": f"{r.score:g}",
+            writer.writerow({"submission": r.submission, "status": r.status.value, "score": f"{r.score:g}",
                              "max_score": f"{r.max_score:g}", **{q: f"{v:g}" for q, v in r.questions.items()},
                              "seconds": f"{r.seconds:.1f}", "peak_mb": f"{r.peak_mb:.0f}", "message": r.message})
 
@@ -198,7 +239,7 @@ def load_expected(path: Path = paths.EXPECTED_GRADES) -> dict:
 
 
 def differs(row: Row, expected: dict, questions) -> bool:
-    return (expected is None or row.status != expected["status"]
+    return (expected is None or row.status.value != expected["status"]
             or any(f"{row.questions[q]:g}" != expected[q] for q in questions))
 
 
@@ -208,25 +249,41 @@ def table(rows, questions) -> str:
     lines = [f"{'submission':<{width}}  {'status':<7} {'score':>6}  " + " ".join(f"{s:>4}" for s in short)
              + "  seconds  peak_MB"]
     for r in rows:
-        lines.append(f"{r.submission:<{width}}  {r.status:<7} {r.score:>6g}  "
+        lines.append(f"{r.submission:<{width}}  {r.status.value:<7} {r.score:>6g}  "
                      + " ".join(f"{r.questions.get(q, 0):>4g}" for q in questions)
                      + f"  {r.seconds:>7.1f}  {r.peak_mb:>7.0f}")
     return "\n".join(lines)
 
 
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m kit grade",
+                                description="Grade every .ipynb/.zip in a folder, then write feedback, the "
+                                            "discussion page, the gradebook and the class report.")
+    p.add_argument("submissions", type=Path, help="folder of students' .ipynb or export .zip files")
+    p.add_argument("--autograder", type=Path, default=paths.AUTOGRADER_ZIP, help="the autograder zip to grade with")
+    p.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help="where every output goes (default: grades)")
+    p.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
+    p.add_argument("--timeout", type=float, default=600, help="seconds per submission")
+    p.add_argument("--memory-mb", type=float, default=4096, help="resident memory per submission, whole process tree")
+    p.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
+    p.add_argument("--student-pattern", default=None,
+                   help="regex with a (?P<student>...) group, matched against each file name; default: "
+                        "Moodle's and Canvas's download names, else the file's stem")
+    return p
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Grade every .ipynb/.zip in a folder with the autograder.")
-    parser.add_argument("submissions", type=Path)
-    parser.add_argument("--autograder", type=Path, default=paths.AUTOGRADER_ZIP)
-    parser.add_argument("--out", type=Path, default=Path("grades"))
-    parser.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per submission")
-    parser.add_argument("--memory-mb", type=float, default=4096, help="resident memory per submission")
-    args = parser.parse_args(argv)
-    rows = grade_all(args.submissions, args.autograder, args.out, args.jobs, args.timeout, args.memory_mb,
-                     progress=lambda r: print(f"  {r.status:<7} {r.score:>5g}  {r.submission}", flush=True))
-    print(table(rows, questions_of(args.autograder)))
-    print(f"\n{len(rows)} submissions -> {args.out / 'grades.csv'}")
+    from kit import classwork, progress
+
+    args = parser().parse_args(argv)
+    if not args.submissions.is_dir():
+        parser().error(f"{args.submissions} is not a folder")
+    with progress.Bar() as bar:
+        rows = grade_all(args.submissions, args.autograder, args.out, args.jobs, args.timeout, args.memory_mb,
+                         progress=bar.advance, force=args.force, on_start=bar.start)
+    made = classwork.finish(args.out, rows, questions_of(args.autograder), args.submissions, args.student_pattern)
+    print(classwork.summary(rows, questions_of(args.autograder)))
+    print(made)
     return 0
 
 

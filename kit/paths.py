@@ -11,3 +11,4 @@ AUTOGRADER_ZIP = AUTOGRADER / "autograder.zip"
 SOLUTION = ROOT / "solution"
 SUBMISSIONS = ROOT / "submissions"
 EXPECTED_GRADES = SUBMISSIONS / "expected_grades.csv"
+DEFAULT_OUT = Path("grades")  # every command's --out: relative to where it runs, like otter's own outputs

@@ -3,7 +3,7 @@
 The PNG dump (one image per row, see its README) lives outside the project; a fresh
 clone only has the derived ``.npz``, so this runs once, by hand, when the sample changes:
 
-    python -m kit.sample ../shared/data/cifar10-sample
+    python -m kit sample ../shared/data/cifar10-sample
 """
 import argparse
 import hashlib
@@ -38,7 +38,12 @@ def derive(src: Path, out: Path = SAMPLE_PATH) -> dict:
             "sha256": hashlib.sha256(out.read_bytes()).hexdigest()}
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kit sample", description=__doc__.splitlines()[0])
     parser.add_argument("src", type=Path, help="folder with cifar10_batch_*.png and cifar10_labels.js")
-    print(derive(parser.parse_args().src))
+    print(derive(parser.parse_args(argv).src))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Write the reference submissions: the solution, the blank template, and variants of the solution.
 
-    python -m kit.variants        # rewrites submissions/*.ipynb|zip from solution/ and student_template/
+    python -m kit variants        # rewrites submissions/*.ipynb|zip from solution/ and student_template/
 
 Each variant is the solution with one edit a student really makes, named after it:
 ``a*``-``e*`` are the mistakes of ``shared/MISTAKES.md``, ``x*`` are more of our own, and
@@ -8,6 +8,7 @@ Each variant is the solution with one edit a student really makes, named after i
 points are in ``submissions/expected_grades.csv``, written by hand from the lab's meaning.
 Every ``old`` text must occur exactly once, so a change to the master breaks loudly here.
 """
+import argparse
 import shutil
 import zipfile
 from pathlib import Path
@@ -187,5 +188,12 @@ def write_all(out: Path = paths.SUBMISSIONS) -> list:
     return written
 
 
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kit variants", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=paths.SUBMISSIONS, help="folder to write the submissions into")
+    print("\n".join(write_all(parser.parse_args(argv).out)))
+    return 0
+
+
 if __name__ == "__main__":
-    print("\n".join(write_all()))
+    raise SystemExit(main())

@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from kit import grade, paths
+from kit.records import Status
 
 BLANK = paths.SUBMISSIONS / "blank_template.ipynb"
 BROKEN = paths.SUBMISSIONS / "broken_not_a_notebook.ipynb"
@@ -34,8 +35,8 @@ def test_a_batch_survives_broken_slow_and_hungry_submissions(tmp_path):
     rows = grade.grade_all(subs, out=tmp_path / "grades", jobs=2, timeout_s=300, memory_mb=4096)
     by_name = {r.submission: r for r in rows}
     assert set(by_name) == {"broken.ipynb", "blank.ipynb"}
-    assert by_name["broken.ipynb"].status == "error" and "JSON" in by_name["broken.ipynb"].message
-    assert by_name["blank.ipynb"].status == "ok" and by_name["blank.ipynb"].score == 0
+    assert by_name["broken.ipynb"].status == Status.ERROR and "JSON" in by_name["broken.ipynb"].message
+    assert by_name["blank.ipynb"].status == Status.OK and by_name["blank.ipynb"].score == 0
     assert _digest(subs) == before  # graded from private copies
 
     with open(tmp_path / "grades" / "grades.csv", newline="") as f:
@@ -45,12 +46,14 @@ def test_a_batch_survives_broken_slow_and_hungry_submissions(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("limits, status", [({"timeout_s": 3}, "timeout"), ({"memory_mb": 250}, "memory")])
+@pytest.mark.parametrize("limits, status", [({"timeout_s": 3}, Status.TIMEOUT), ({"memory_mb": 250}, Status.MEMORY)])
 def test_limits_stop_one_submission_and_leave_nothing_behind(tmp_path, limits, status):
     subs = tmp_path / "subs"
     subs.mkdir()
     shutil.copy(BLANK, subs / "blank.ipynb")
+    work = tmp_path / "work"
+    work.mkdir()
     kwargs = {"timeout_s": 300, "memory_mb": 4096, **limits}
-    (row,) = grade.grade_all(subs, out=tmp_path / "grades", jobs=1, **kwargs)
+    (row,) = grade.grade_all(subs, out=tmp_path / "grades", jobs=1, workdir=work, **kwargs)
     assert row.status == status and row.score == 0 and row.message
-    assert not list(tmp_path.glob("tl-grade-*"))
+    assert list(work.iterdir()) == []  # the killed job's folder, and what otter left in it, are gone

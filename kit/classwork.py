@@ -1,0 +1,52 @@
+"""Finish a graded class: feedback pages, discussion page, gradebook, report and a one-screen summary.
+
+Everything is rebuilt from what ``--out`` holds (``results/<submission>/``) and from the
+instructor's ``manual_grades.csv``, so it is cheap to re-run after editing the sheet.
+"""
+from collections import Counter
+from pathlib import Path
+
+from kit import discussion, feedback, gradebook, manual, report
+from kit.records import Status
+
+
+def finish(out: Path, rows: list, questions: dict, submissions: Path, pattern: str | None = None) -> str:
+    """Write every class output under ``out``; returns where each one is, for the instructor."""
+    feedback_dir = feedback.write_all(out, rows, questions)
+
+    manual_questions = manual.manual_questions()
+    answers = discussion.collect(submissions, rows, manual_questions)
+    empty = discussion.empties(answers, manual_questions)
+    (out / "discussion.html").write_text(discussion.render(answers, manual_questions, empty, pattern),
+                                         encoding="utf-8")
+    sheet = out / "manual_grades.csv"
+    gradebook.ensure_manual_grades(sheet, rows, manual_questions, empty, pattern)
+    gradebook.write_final(out / "final_grades.csv", rows, questions, manual_questions,
+                          gradebook.read_manual_grades(sheet, manual_questions), pattern)
+
+    cases = {r.submission: feedback.load_cases(out / "results" / r.submission) for r in rows}
+    (out / "report.html").write_text(report.render(rows, questions, cases), encoding="utf-8")
+    return "\n".join([
+        f"  class report      {out / 'report.html'}",
+        f"  feedback pages    {feedback_dir}/<submission>.html",
+        f"  discussion page   {out / 'discussion.html'}",
+        f"  manual grades     {sheet}  (yours to edit; re-run to update the gradebook)",
+        f"  gradebook         {out / 'final_grades.csv'}",
+        f"  automatic grades  {out / 'grades.csv'}",
+    ])
+
+
+def summary(rows: list, questions: dict) -> str:
+    """Status counts, mean score and the weakest question, on one screen."""
+    counts = Counter(r.status for r in rows)
+    statuses = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
+    max_score = sum(questions.values())
+    mean = sum(r.score for r in rows) / len(rows) if rows else 0.0
+    rates = report.question_rates(rows, questions)
+    lines = [f"{len(rows)} submissions: {statuses or 'none'}",
+             f"mean automatic score {mean:.2f} / {max_score:g}"]
+    if any(r.status == Status.OK for r in rows):
+        weakest = min(rates, key=lambda q: (rates[q][0] / questions[q] if questions[q] else 1, q))
+        lines.append(f"weakest question: {weakest} (mean {rates[weakest][0]:.2f} / {questions[weakest]:g}, "
+                     f"full marks in {100 * rates[weakest][1]:.0f}% of graded submissions)")
+    return "\n".join(lines)
