@@ -10,6 +10,7 @@ import zipfile
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 import yaml
@@ -33,6 +34,15 @@ class ManualQuestion:
     """The question as students read it (Markdown)."""
     model_answer: str
     """Model answer and rubric (Markdown), from the master's solution cell."""
+
+
+class SimilarPair(NamedTuple):
+    """Two submissions whose answers to one question are more alike than its wording explains."""
+
+    first: str
+    second: str
+    similarity: float
+    """Jaccard similarity of their word shingles, from 0 to 1."""
 
 
 def manual_questions(master: Path = paths.MASTER) -> list:
@@ -141,11 +151,11 @@ def similarity(a: str, b: str, ignore: set = frozenset()) -> float:
 
 
 def similar_pairs(answers: dict, question: ManualQuestion, threshold: float = SIMILAR) -> list:
-    """[(submission a, submission b, similarity)] of answers more alike than the question's wording explains."""
+    """``SimilarPair`` records of answers more alike than the question's wording explains, most alike first."""
     ignore = set(re.findall(r"\w+", question.prompt.lower()))
     pairs = []
     for (a, ta), (b, tb) in combinations(sorted((s, t) for s, t in answers.items() if t), 2):
         score = similarity(ta, tb, ignore)
         if score >= threshold:
-            pairs.append((a, b, score))
-    return sorted(pairs, key=lambda p: -p[2])
+            pairs.append(SimilarPair(a, b, score))
+    return sorted(pairs, key=lambda p: -p.similarity)

@@ -11,10 +11,24 @@ variable names, on where check cells sit, or on cells the student deleted.
 import functools
 import sys
 import weakref
+from typing import NamedTuple
 
 import numpy as np
 
 BASE_PREFIX = "efficientnetv2"
+
+
+class VariableChange(NamedTuple):
+    """What one fit did to one of the model's variables."""
+
+    part: str
+    """``"base"`` or ``"head"`` (everything outside the EfficientNetV2 base)."""
+    layer: int | None
+    """Index of its layer in the base; None in the head."""
+    trainable: bool
+    """Whether the fit's optimizer trained it (it was in ``model.trainable_weights``)."""
+    changed: bool
+    """Whether its value differs after the fit (BatchNormalization's moving statistics count)."""
 
 
 class FitRecord:
@@ -49,7 +63,7 @@ class FitRecord:
         self.error = None
         self.history = None
         self.epoch = []
-        self.changed = {}
+        self.changed = {}  # id(variable) -> VariableChange
 
     def finish(self, history):
         if history is not None:
@@ -60,24 +74,24 @@ class FitRecord:
             before = self._before.get(id(v))
             if before is None:
                 continue
-            owner = self._owners.get(id(v), ("head", None))
-            changed = not np.array_equal(before, v.numpy())
-            self.changed[id(v)] = (owner, id(v) in self._trainable_ids, changed)
+            part, layer = self._owners.get(id(v), ("head", None))
+            self.changed[id(v)] = VariableChange(part, layer, id(v) in self._trainable_ids,
+                                                 not np.array_equal(before, v.numpy()))
         self._before = None  # the snapshot is large; keep only the verdicts
         self.finished = True
 
     # -- questions the tests ask -------------------------------------------------
     def base_changed(self, layers=None):
         """Base layer indices whose weights (moving statistics included) changed during this fit."""
-        return {o[1] for o, _, c in self.changed.values()
-                if o[0] == "base" and c and (layers is None or o[1] in layers)}
+        return {v.layer for v in self.changed.values()
+                if v.part == "base" and v.changed and (layers is None or v.layer in layers)}
 
     def head_changed(self):
-        return any(o[0] == "head" and t and c for o, t, c in self.changed.values())
+        return any(v.part == "head" and v.trainable and v.changed for v in self.changed.values())
 
     def vars_changed_in(self, layers):
         """(changed, total) over every variable of the given base layers."""
-        hits = [c for o, _, c in self.changed.values() if o[0] == "base" and o[1] in layers]
+        hits = [v.changed for v in self.changed.values() if v.part == "base" and v.layer in layers]
         return sum(hits), len(hits)
 
     def val_series(self, kind):
