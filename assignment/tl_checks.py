@@ -6,6 +6,7 @@ cell *and* may run again at the end, so every check reads the audit records (wha
 fit did while it ran), never the current state of objects that later cells change.
 """
 import ast
+from typing import NamedTuple
 
 import numpy as np
 
@@ -56,52 +57,92 @@ def phase2():
 
 
 def _base_layer_range(fit):
-    expect(fit.base_layer_count == N_BASE_LAYERS,
-           f"La base del modelo tiene {fit.base_layer_count} capas; EfficientNetV2B0 con "
-           f"include_top=False tiene {N_BASE_LAYERS}.")
-    split = N_BASE_LAYERS - N_TUNED
-    return range(0, split), range(split, N_BASE_LAYERS)
+    """(frozen, tuned) base layer indices: all but the last 40, and the last 40, of the base the model has.
+
+    EfficientNetV2B0 without top has 270 layers, 268 with include_preprocessing=False (judged in q2).
+    """
+    count = fit.base_layer_count
+    expect(count > N_TUNED, f"La base del modelo tiene {count} capas; EfficientNetV2B0 con include_top=False "
+                            f"tiene {N_BASE_LAYERS}.")
+    split = count - N_TUNED
+    return range(0, split), range(split, count)
 
 
 # -- q1: data ---------------------------------------------------------------------
 
+def _values(value):
+    """What a container holds, as a NumPy array: arrays, tensors and lists alike; None if it holds no numbers."""
+    if value is None or value is Ellipsis:
+        return None
+    try:
+        array = np.asarray(value)
+    except Exception:
+        return None
+    return array if array.dtype.kind in "biuf" else None
+
+
+def _describe(value):
+    array = _values(value)
+    if array is None:
+        return "nada" if value is None or value is Ellipsis else f"un {type(value).__name__}"
+    return f"un {type(value).__name__} de forma {array.shape}"
+
+
 def _prepared_arrays(env):
-    """What the student prepared: what phase 1 was fed if it ran, else the lab's variables."""
+    """What the student prepared: what phase 1 was fed if it ran, else the lab's variables.
+
+    Returns (images, labels, where, raw images): values as arrays, whatever held them.
+    """
     _recorded()
     fits = AUDIT.model_fits()
     if fits:
         fit = fits[0]
-        return fit.x, fit.y, "los datos que recibió `model.fit` en la fase 1"
-    return env.get("x_train"), env.get("y_train_cat"), "`x_train` / `y_train_cat`"
+        return fit.x, fit.y, "los datos que recibió `model.fit` en la fase 1", fit.x
+    x = env.get("x_train")
+    return _values(x), _values(env.get("y_train_cat")), "`x_train` / `y_train_cat`", x
+
+
+def _expects_unit_range(kwargs):
+    """EfficientNetV2 rescales 0..255 itself unless built with include_preprocessing=False: then [-1, 1]."""
+    return kwargs.get("include_preprocessing", True) is False
 
 
 def check_images(env):
-    x, _, where = _prepared_arrays(env)
-    expect(isinstance(x, np.ndarray), f"No se encontraron las imágenes preparadas en {where}.")
+    x, _, where, raw = _prepared_arrays(env)
+    expect(x is not None and x.ndim == 4,
+           f"En {where} se esperaban las imágenes (N, 32, 32, 3) y se encontró {_describe(raw)}.")
     train = AUDIT.train_set()
     expect(train is not None, "No se llamó a `keras.datasets.cifar10.load_data()`.")
     expect(x.shape == train[0].shape,
            f"Las imágenes en {where} tienen forma {x.shape}; se esperaba {train[0].shape} "
            "(las de entrenamiento de CIFAR-10).")
-    expect(x.dtype == np.float32, f"Las imágenes en {where} son {x.dtype}; conviértelas con `.astype('float32')`.")
-    expect(float(x.max()) > 1.5,
-           f"Las imágenes en {where} llegan a {float(x.max()):.2f}: no las normalices a [0, 1]. "
-           "EfficientNetV2 reescala internamente y espera valores entre 0 y 255.")
+    if hasattr(raw, "dtype"):  # a list has no dtype of its own: its values are judged below
+        expect(x.dtype == np.float32, f"Las imágenes en {where} son {x.dtype}; se esperaba float32: "
+                                      "conviértelas con `.astype('float32')`.")
     step = max(1, len(x) // 256)  # a sample: the full set is 600 MB as float32 in real mode
-    expect(np.allclose(x[::step], train[0][::step].astype(np.float32)),
-           f"Las imágenes en {where} no son las de `load_data()` convertidas a float32.")
+    sample, pixels = x[::step].astype(np.float64), train[0][::step].astype(np.float64)
+    if np.allclose(sample, pixels, atol=1e-3):
+        return
+    if np.allclose(sample, pixels / 127.5 - 1, atol=1e-5):
+        return  # [-1, 1]: EfficientNetV2's input without its own preprocessing; q2 judges if the base agrees
+    top = float(sample.max())
+    expect(top > 1.5, f"Las imágenes en {where} llegan a {top:.2f}: no las normalices a [0, 1]. "
+                      "EfficientNetV2 reescala internamente y espera valores entre 0 y 255.")
+    fail(f"Las imágenes en {where} no son las de `load_data()` convertidas a float32 (valores entre "
+         f"{float(sample.min()):.2f} y {top:.2f}).")
 
 
 def check_labels(env):
-    _, y, where = _prepared_arrays(env)
+    _, y, where, _ = _prepared_arrays(env)
     train = AUDIT.train_set()
     expect(train is not None, "No se llamó a `keras.datasets.cifar10.load_data()`.")
     labels = train[1].reshape(-1)
-    expect(isinstance(y, np.ndarray) and y.ndim == 2 and y.shape == (len(labels), 10),
-           f"Las etiquetas en {where} tienen forma {getattr(y, 'shape', None)}; en formato categórico "
-           f"(one-hot) deben ser ({len(labels)}, 10). Usa `keras.utils.to_categorical(y_train, 10)`.")
+    found = env.get("y_train_cat") if not AUDIT.model_fits() else y
+    expect(y is not None and y.shape == (len(labels), 10),
+           f"En {where} se esperaban etiquetas one-hot de forma ({len(labels)}, 10) y se encontró "
+           f"{_describe(found)}. Usa `keras.utils.to_categorical(y_train, 10)`.")
     expect(np.allclose(y.sum(axis=1), 1) and np.array_equal(np.argmax(y, axis=1), labels),
-           f"Las etiquetas en {where} no son el one-hot de `y_train`.")
+           f"Las etiquetas en {where} tienen la forma correcta, pero no son el one-hot de `y_train`.")
 
 
 # -- q2: phase 1, feature extraction ---------------------------------------------------
@@ -116,6 +157,18 @@ def check_base_requested():
     expect(kwargs.get("include_top") is False, "La base debe crearse sin la capa superior: include_top=False.")
     shape = tuple(fit.base.inputs[0].shape[1:])
     expect(shape == (32, 32, 3), f"La entrada de la base es {shape}; adapta input_shape=(32, 32, 3).")
+    if fit.x is not None and fit.x.size:
+        sample = fit.x[::max(1, len(fit.x) // 256)]
+        low, top = float(np.min(sample)), float(np.max(sample))
+        if _expects_unit_range(kwargs):
+            expect(top <= 1.5,
+                   f"La base se creó con include_preprocessing=False, así que espera imágenes en [-1, 1], pero la "
+                   f"fase 1 recibió valores hasta {top:.0f}. Quita include_preprocessing=False: EfficientNetV2 "
+                   "reescala por sí misma las imágenes de 0 a 255.")
+        else:
+            expect(not (low < -0.5 and top <= 1.5),
+                   f"La fase 1 recibió imágenes en [{low:.1f}, {top:.1f}], pero la base reescala por sí misma "
+                   "valores de 0 a 255: no las reescales, o crea la base con include_preprocessing=False.")
 
 
 def check_phase1_frozen():
@@ -156,10 +209,38 @@ def check_head():
     expect("Dropout" in kinds, f"La cabeza es {kinds}: falta una capa Dropout para regularizar.")
     dense = [layer for layer in head if type(layer).__name__ == "Dense"]
     expect(dense and dense[-1].units == 10, "La última capa Dense debe tener 10 unidades (una por clase).")
+    expect(_ends_in_softmax(fit), "La salida debe usar activación softmax (p. ej. `Dense(10, activation='softmax')`).")
+
+
+def _ends_in_softmax(fit):
+    head = _head_layers(fit)
+    if not head:
+        return False
     last = head[-1]
     activation = getattr(getattr(last, "activation", None), "__name__", None)
-    softmax = (activation == "softmax" or type(last).__name__ == "Softmax")
-    expect(softmax, "La salida debe usar activación softmax (p. ej. `Dense(10, activation='softmax')`).")
+    return activation == "softmax" or type(last).__name__ == "Softmax"
+
+
+def _from_logits(loss):
+    """Whether the loss reads its input as logits: a string or a plain function never does."""
+    if loss is None or isinstance(loss, str):
+        return False
+    value = getattr(loss, "from_logits", None)
+    if value is None:
+        try:
+            value = loss.get_config().get("from_logits")
+        except Exception:
+            value = None
+    return bool(value)
+
+
+def _loss_contradicts_head(fit):
+    """A message if the loss expects logits while the head outputs probabilities, else None."""
+    if _from_logits(fit.loss) and _ends_in_softmax(fit):
+        return ("la pérdida se configuró con from_logits=True, pero la cabeza termina en softmax y ya da "
+                "probabilidades: la pérdida las trataría como logits. Usa `CategoricalCrossentropy()` sin "
+                "from_logits.")
+    return None
 
 
 def _is_cce(loss):
@@ -173,6 +254,8 @@ def check_phase1_compile():
     expect(fit.optimizer_class == "Adam", f"La fase 1 se entrenó con {fit.optimizer_class}; usa `Adam`.")
     expect(_is_cce(fit.loss), f"La pérdida de la fase 1 es {fit.loss!r}: usa `CategoricalCrossentropy()` "
                               "(las etiquetas son one-hot).")
+    contradiction = _loss_contradicts_head(fit)
+    expect(contradiction is None, f"En la fase 1, {contradiction}")
 
 
 # -- q4: phase 2, fine-tuning --------------------------------------------------------------
@@ -206,6 +289,8 @@ def check_phase2_optimizer():
     expect(lr is not None and np.isclose(lr, LR_FINE_TUNE, rtol=1e-3),
            f"La tasa de aprendizaje de la fase 2 es {lr}: para el ajuste fino usa una muy baja, "
            "`Adam(learning_rate=1e-5)`.")
+    contradiction = _loss_contradicts_head(fit)
+    expect(contradiction is None, f"Al re-compilar para la fase 2, {contradiction}")
 
 
 def check_phase2_changes():
@@ -314,8 +399,77 @@ def check_baseline_evaluated(env):
            "(`model.evaluate(x_test, y_test_cat)` antes del ajuste fino).")
 
 
+class Origin(NamedTuple):
+    """Where a number the student reports came from."""
+
+    fits_done: int
+    """Fits of the graded model finished when it was produced (1: after phase 1)."""
+    role: str
+    """``accuracy``, ``loss``, ``other`` (another metric) or ``epoch`` (a validation epoch that is not the last)."""
+    source: str
+    """``evaluate`` (an explicit evaluation) or ``validation`` (the fit's validation on the test set)."""
+
+
+def origins(value):
+    """Where a number came from, traced by identity, as ``Origin`` records.
+
+    ``loss, acc = model.evaluate(...)`` binds Keras' own objects, and so does reading them back
+    from a History; arithmetic makes new ones and is judged by value instead.
+    """
+    if value is None or isinstance(value, (bool, int)):
+        return []
+    fits = AUDIT.model_fits()
+    model = fits[0].model if fits else None
+    found = []
+    for record in AUDIT.evaluations:
+        if record.model is not model or record.kind != "evaluate" or not _is_test_data(record.x):
+            continue
+        result = record.result
+        items = result.items() if isinstance(result, dict) else enumerate(result) if isinstance(result, list) else ()
+        for key, v in items:
+            if v is value:
+                role = ("loss" if key in (0, "loss") else
+                        "accuracy" if key == 1 or (isinstance(key, str) and "acc" in key) else "other")
+                found.append(Origin(record.fits_done, role, "evaluate"))
+    for done, fit in enumerate(fits, start=1):
+        if not _is_test_data(fit.validation):
+            continue
+        for kind in ("accuracy", "loss"):
+            key = fit.val_key(kind)
+            if key and any(v is value for v in fit.history[key]):
+                last = fit.history[key][-1] is value
+                found.append(Origin(done, kind if last else "epoch", "validation"))
+    return found
+
+
+def _moment(fits_done):
+    return {0: "antes de entrenar", 1: "tras la fase 1"}.get(fits_done, "tras la fase 2")
+
+
+def _origin_text(origin):
+    if origin.source == "validation":
+        phase = min(origin.fits_done, 2)
+        if origin.role == "epoch":
+            return f"el valor de una época de la validación de la fase {phase} que no es la última"
+        what = "la precisión" if origin.role == "accuracy" else "la pérdida"
+        return f"{what} de validación de la última época de la fase {phase}"
+    what = {"accuracy": "la precisión", "loss": "la pérdida"}.get(origin.role, "otra métrica")
+    return f"{what} de una evaluación en prueba {_moment(origin.fits_done)}"
+
+
+def _check_provenance(value, name, fits_done):
+    """By identity where it can be traced: ``name`` must be the test accuracy with ``fits_done`` fits done."""
+    traced = origins(value)
+    if traced and not any(o.fits_done == fits_done and o.role == "accuracy" for o in traced):
+        fail(f"`{name}` es {_origin_text(traced[0])}; debe ser la precisión en prueba {_moment(fits_done)}.")
+    return bool(traced)
+
+
 def check_baseline_value(env):
-    value = _as_fraction(env.get("accuracy_baseline"), "accuracy_baseline")
+    raw = env.get("accuracy_baseline")
+    value = _as_fraction(raw, "accuracy_baseline")
+    if _check_provenance(raw, "accuracy_baseline", 1):
+        return
     found = evaluated_accuracies(1) + validation_accuracy(1)
     expect(_matches(value, found),
            f"`accuracy_baseline` = {value:.4f} no es la precisión en prueba tras la fase 1 "
@@ -325,31 +479,77 @@ def check_baseline_value(env):
 
 def check_finetune_value(env):
     phase2()
-    value = _as_fraction(env.get("accuracy_finetune"), "accuracy_finetune")
+    raw = env.get("accuracy_finetune")
+    value = _as_fraction(raw, "accuracy_finetune")
     fits = len(AUDIT.model_fits())
     found = evaluated_accuracies(fits) + validation_accuracy(fits)
     expect(found, "No se evaluó el modelo en el conjunto de prueba después de la fase 2.")
+    if _check_provenance(raw, "accuracy_finetune", fits):
+        return
     expect(_matches(value, found),
            f"`accuracy_finetune` = {value:.4f} no es la precisión en prueba tras el ajuste fino "
            f"({', '.join(f'{a:.4f}' for a in found)}). ¿Tomaste (pérdida, precisión) en ese orden?")
 
 
 PROBE = {"accuracy_baseline": 0.25, "accuracy_finetune": 0.75}
-_PLAIN = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant, ast.operator, ast.unaryop)
 
 
-def improvement_formula(env):
-    """The right-hand side of the last ``improvement = ...`` the kernel ran, if it is plain arithmetic."""
+def _assigned(node):
+    """Names a top-level statement binds."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+        node, (ast.AugAssign, ast.AnnAssign)) else []
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _used(node):
+    value = node.value if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) else node
+    names = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)} if value is not None else set()
+    return names | ({node.target.id} if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) else set())
+
+
+def improvement_slice(env):
+    """The statements that compute ``improvement`` in the last cell that set it, minus the two accuracies' own
+    assignments (the probe supplies them): whatever form the formula takes (a helper function, an intermediate
+    variable, ``np.subtract``, ``round``...)."""
     for source in reversed(list(env.get("In") or [])):
         try:
             tree = ast.parse(source)
         except SyntaxError:
             continue
-        for node in reversed(tree.body):
-            if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["improvement"]:
-                expr = ast.Expression(node.value)
-                return expr if all(isinstance(n, _PLAIN) for n in ast.walk(expr)) else None
+        last = next((i for i in range(len(tree.body) - 1, -1, -1) if "improvement" in _assigned(tree.body[i])), None)
+        if last is None:
+            continue
+        kept, needed = [tree.body[last]], _used(tree.body[last])
+        for node in reversed(tree.body[:last]):
+            bound = _assigned(node)
+            if bound & needed and not bound & PROBE.keys():
+                kept.insert(0, node)
+                needed |= _used(node)
+        # A number typed in by hand, or one read from elsewhere, does not depend on the two accuracies.
+        return ast.Module(body=kept, type_ignores=[]) if needed & PROBE.keys() else None
     return None
+
+
+def probe_improvement(env):
+    """``improvement`` recomputed by the student's own code with a baseline of 0.25 and a final 0.75, or None."""
+    import contextlib
+    import io
+
+    code = improvement_slice(env)
+    if code is None:
+        return None
+    scope = {**{k: v for k, v in env.items() if not k.startswith("_")}, **PROBE}
+    AUDIT.probing += 1
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(code, "<improvement>", "exec"), scope)
+        return float(scope["improvement"])
+    except Exception:  # a formula that cannot run apart from its cell is judged by value alone
+        return None
+    finally:
+        AUDIT.probing -= 1
 
 
 def check_improvement(env):
@@ -362,16 +562,12 @@ def check_improvement(env):
            f"`improvement` = {value:.4f}, pero la mejora es precisión tras el ajuste fino − línea base "
            f"= {diff:.4f} ({100 * diff:.2f} puntos porcentuales).")
     # When both accuracies happen to be equal (frequent in fast mode), any formula giving 0 matches:
-    # run the student's own formula on two accuracies that differ.
-    formula = improvement_formula(env)
-    names = {n.id for n in ast.walk(formula) if isinstance(n, ast.Name)} if formula else set()
-    if names & PROBE.keys():
-        scope = {k: v for k, v in env.items() if k in names and isinstance(v, (int, float))}
-        probe = eval(compile(formula, "<improvement>", "eval"), {"__builtins__": {}}, {**scope, **PROBE})
-        want = PROBE["accuracy_finetune"] - PROBE["accuracy_baseline"]
-        expect(np.isclose(probe, want) or np.isclose(probe, 100 * want),
-               f"Con una línea base de 0.25 y una precisión final de 0.75, tu fórmula de `improvement` da {probe:g}; "
-               f"la mejora es la diferencia, {want:g} (o {100 * want:g} puntos porcentuales).")
+    # run the student's own code again on two accuracies that differ.
+    probe = probe_improvement(env)
+    want = PROBE["accuracy_finetune"] - PROBE["accuracy_baseline"]
+    if probe is not None and not (np.isclose(probe, want, atol=1e-3) or np.isclose(probe, 100 * want, atol=0.1)):
+        fail(f"Con una línea base de 0.25 y una precisión final de 0.75, tu fórmula de `improvement` da {probe:g}; "
+             f"la mejora es la diferencia, {want:g} (o {100 * want:g} puntos porcentuales).")
 
 
 # -- q7: the plot -----------------------------------------------------------------------------

@@ -103,6 +103,20 @@ VARIANTS = {
     "x6_phase2_fit_on_new_model": [("history_fine_tune = model.fit(", "model2 = keras.models.clone_model(model)\n"
                                     "model2.compile(optimizer=keras.optimizers.Adam(1e-5), loss='categorical_crossentropy',"
                                     " metrics=['categorical_accuracy'])\nhistory_fine_tune = model2.fit(")],
+    # -- settings that contradict each other (issue: judge settings together) ---------------------
+    "x7_from_logits_with_softmax_head": [("loss=keras.losses.CategoricalCrossentropy(),",
+                                          "loss=keras.losses.CategoricalCrossentropy(from_logits=True),", 2)],
+    "x8_no_preprocessing_with_0_255_images": [("weights='imagenet',", "weights='imagenet',\n    include_preprocessing=False,")],
+    "x13_images_rescaled_for_a_base_that_rescales": [('x_train = x_train.astype("float32")', 'x_train = x_train.astype("float32") / 127.5 - 1'),
+                                                     ('x_test = x_test.astype("float32")', 'x_test = x_test.astype("float32") / 127.5 - 1')],
+    "x9_from_logits_in_phase2_only": [(RECOMPILE + "\n    loss=keras.losses.CategoricalCrossentropy(),",
+                                       RECOMPILE + "\n    loss=keras.losses.CategoricalCrossentropy(from_logits=True),")],
+    # -- numbers from the wrong evaluation (judged by where they came from) -------------------------
+    "x10_baseline_best_epoch_not_final": [(BASELINE, "accuracy_baseline = max(history.history['val_categorical_accuracy'])")],
+    "x11_finetune_from_phase1_history": [("loss_finetune, accuracy_finetune = model.evaluate(x_test, y_test_cat, verbose=0)",
+                                          "accuracy_finetune = history.history['val_categorical_accuracy'][-1]")],
+    "x12_improvement_helper_arguments_swapped": [(IMPROVEMENT, "def calcular_mejora(base, final):\n    return final - base\n\n"
+                                                  "improvement = calcular_mejora(accuracy_finetune, accuracy_baseline)")],
     # -- equivalent ways: full marks --------------------------------------------------------
     "ok1_inplace_concatenation": [(ACC, "acc = history.history['val_categorical_accuracy']\n"
                                         "acc += history_fine_tune.history['val_categorical_accuracy']"),
@@ -139,6 +153,27 @@ model = keras.Model(inputs, outputs, name="finetuning_lab_model")""")],
                               ("plt.subplot(2, 1, 2)\nplt.plot(loss,", "ax2.plot(loss,"),
                               (LINE + "\nplt.legend(loc='lower right')", "ax1.axvline(initial_epochs - 1, linestyle='--')\nplt.sca(ax1)\nplt.legend(loc='lower right')"),
                               (LINE + "\nplt.legend(loc='upper right')", "ax2.axvline(initial_epochs - 1, linestyle='--')\nplt.sca(ax2)\nplt.legend(loc='upper right')")],
+    # the same values in other containers, and settings that agree with each other
+    "ok10_labels_as_tensors": [("y_train_cat = keras.utils.to_categorical(y_train, num_classes)",
+                                "y_train_cat = tf.one_hot(y_train.ravel(), num_classes)"),
+                               ("y_test_cat = keras.utils.to_categorical(y_test, num_classes)",
+                                "y_test_cat = tf.one_hot(y_test.ravel(), num_classes)")],
+    "ok11_images_as_tensors": [('x_train = x_train.astype("float32")', "x_train = tf.convert_to_tensor(x_train, dtype=tf.float32)"),
+                               ('x_test = x_test.astype("float32")', "x_test = tf.convert_to_tensor(x_test, dtype=tf.float32)")],
+    "ok12_loss_and_metric_as_functions": [("loss=keras.losses.CategoricalCrossentropy(),",
+                                           "loss=keras.losses.categorical_crossentropy,", 2),
+                                          ("metrics=[keras.metrics.CategoricalAccuracy()]",
+                                           "metrics=[keras.metrics.categorical_accuracy]", 2)],
+    "ok13_no_preprocessing_images_rescaled": [("weights='imagenet',", "weights='imagenet',\n    include_preprocessing=False,"),
+                                              ('x_train = x_train.astype("float32")', 'x_train = x_train.astype("float32") / 127.5 - 1'),
+                                              ('x_test = x_test.astype("float32")', 'x_test = x_test.astype("float32") / 127.5 - 1')],
+    # numbers traced to the right evaluation, whatever way they were taken
+    "ok14_finetune_from_phase2_history": [("loss_finetune, accuracy_finetune = model.evaluate(x_test, y_test_cat, verbose=0)",
+                                           "accuracy_finetune = history_fine_tune.history['val_categorical_accuracy'][-1]")],
+    "ok15_improvement_points_via_intermediate": [(IMPROVEMENT, "diferencia = accuracy_finetune - accuracy_baseline\n"
+                                                  "improvement = round(diferencia * 100, 2)")],
+    "ok16_baseline_from_evaluate_dict": [(BASELINE, "resultados = model.evaluate(x_test, y_test_cat, verbose=0, return_dict=True)\n"
+                                          "loss_baseline, accuracy_baseline = resultados['loss'], resultados['categorical_accuracy']")],
 }
 
 

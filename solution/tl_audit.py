@@ -67,8 +67,9 @@ class FitRecord:
 
     def finish(self, history):
         if history is not None:
-            # Copies: the TF tutorial extends history.history in place afterwards (OK1).
-            self.history = {k: list(map(float, v)) for k, v in history.history.items()}
+            # Copies: the TF tutorial extends history.history in place afterwards (OK1). The lists
+            # hold Keras' own objects, so a number taken from them can be traced back here.
+            self.history = {k: list(v) for k, v in history.history.items()}
             self.epoch = list(history.epoch)
         for v in self.model.weights:
             before = self._before.get(id(v))
@@ -98,12 +99,16 @@ class FitRecord:
         """The validation series of this fit: ``kind`` is 'accuracy' or 'loss'."""
         if not self.history:
             return []
+        key = self.val_key(kind)
+        return [float(v) for v in self.history[key]] if key else []
+
+    def val_key(self, kind):
+        """The history key of this fit's validation ``kind`` ('accuracy' or 'loss'), or None."""
+        if not self.history:
+            return None
         if kind == "loss":
-            return list(self.history.get("val_loss", []))
-        for key, values in self.history.items():
-            if key.startswith("val_") and "acc" in key:
-                return list(values)
-        return []
+            return "val_loss" if "val_loss" in self.history else None
+        return next((k for k in self.history if k.startswith("val_") and "acc" in k), None)
 
 
 class EvalRecord:
@@ -125,6 +130,7 @@ class Audit:
         self.evaluations = []
         self.figures = []
         self.fitting = 0          # >0 while inside fit: its own validation passes are not the student's
+        self.probing = 0          # >0 while a check re-runs the student's code: not the student's calls
 
     # -- the graded model ------------------------------------------------------
     def base_of(self, model):
@@ -229,7 +235,7 @@ def _wrap_eval(original, kind):
     @functools.wraps(original)
     def method(self, x=None, *args, **kwargs):
         result = original(self, x, *args, **kwargs)
-        if not AUDIT.fitting and AUDIT.base_of(self) is not None:
+        if not AUDIT.fitting and not AUDIT.probing and AUDIT.base_of(self) is not None:
             fits_done = sum(1 for f in AUDIT.fits if f.model is self and f.finished and f.error is None)
             AUDIT.evaluations.append(EvalRecord(kind, self, fits_done, x, result))
         return result
