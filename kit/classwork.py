@@ -12,7 +12,8 @@ from kit.records import Status
 
 def finish(out: Path, rows: list, questions: dict, submissions: Path, pattern: str | None = None) -> str:
     """Write every class output under ``out``; returns where each one is, for the instructor."""
-    feedback_dir = feedback.write_all(out, rows, questions)
+    cases = {r.submission: feedback.load_cases(out / "results" / r.submission) for r in rows}
+    feedback_dir = feedback.write_all(out, rows, questions, cases)
 
     manual_questions = manual.manual_questions()
     answers = discussion.collect(submissions, rows, manual_questions)
@@ -24,7 +25,6 @@ def finish(out: Path, rows: list, questions: dict, submissions: Path, pattern: s
     gradebook.write_final(out / "final_grades.csv", rows, questions, manual_questions,
                           gradebook.read_manual_grades(sheet, manual_questions), pattern)
 
-    cases = {r.submission: feedback.load_cases(out / "results" / r.submission) for r in rows}
     (out / "report.html").write_text(report.render(rows, questions, cases), encoding="utf-8")
     return "\n".join([
         f"  class report      {out / 'report.html'}",

@@ -86,11 +86,12 @@ def render(row: Row, cases: list, plots: list, questions: dict) -> str:
     return pages.page(f"Retroalimentación: {row.submission}", "\n".join(body))
 
 
-def write_all(out: Path, rows: list, questions: dict) -> Path:
+def write_all(out: Path, rows: list, questions: dict, cases: dict) -> Path:
+    """``cases``: {submission: its ``Case`` records}, as ``load_cases`` read them."""
     folder = out / "feedback"
     folder.mkdir(parents=True, exist_ok=True)
     for row in rows:
-        results = out / "results" / row.submission
-        page = render(row, load_cases(results), figures(results), questions)
+        plots = figures(out / "results" / row.submission)
+        page = render(row, cases.get(row.submission, []), plots, questions)
         (folder / f"{row.submission}.html").write_text(page, encoding="utf-8")
     return folder

@@ -125,12 +125,13 @@ def _thread_env(threads: int) -> dict:
     return {"TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": n, "OMP_NUM_THREADS": n}
 
 
-def content_key(submission: Path, autograder: Path) -> str:
-    """What a grade depends on: the submission's bytes and the autograder's."""
-    digest = hashlib.sha256()
-    for path in (autograder, submission):
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+def _sha256(path: Path) -> bytes:
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
+def content_key(submission: Path, autograder_sha256: bytes) -> str:
+    """What a grade depends on: the submission's bytes and the autograder's (hashed once per batch)."""
+    return hashlib.sha256(autograder_sha256 + _sha256(submission)).hexdigest()
 
 
 def results_dir(out: Path, submission: str) -> Path:
@@ -145,9 +146,9 @@ def load_row(out: Path, submission: str) -> Row | None:
 
 
 def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, memory_mb: float,
-              questions: dict, threads: int = 1, workdir: Path | None = None) -> Row:
+              questions: dict, threads: int = 1, workdir: Path | None = None, key: str | None = None) -> Row:
     row = Row(submission.name, questions={q: 0.0 for q in questions}, max_score=sum(questions.values()),
-              key=content_key(submission, autograder))
+              key=key or content_key(submission, _sha256(autograder)))
     dest = results_dir(out, submission.name)
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
@@ -194,10 +195,12 @@ def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path =
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     out.mkdir(parents=True, exist_ok=True)
 
+    autograder_sha256 = _sha256(autograder)
+    keys = {sub.name: content_key(sub, autograder_sha256) for sub in submissions}
     kept, todo = {}, []
     for sub in submissions:
         old = None if force else load_row(out, sub.name)
-        if old is not None and old.key == content_key(sub, autograder):
+        if old is not None and old.key == keys[sub.name]:
             kept[sub.name] = old
         else:
             todo.append(sub)
@@ -206,7 +209,7 @@ def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path =
 
     def work(sub):
         try:
-            row = grade_one(sub, autograder, out, timeout_s, memory_mb, questions, threads, workdir)
+            row = grade_one(sub, autograder, out, timeout_s, memory_mb, questions, threads, workdir, keys[sub.name])
         except Exception as exc:  # a row, never an aborted batch
             row = Row(sub.name, status=Status.ERROR, questions={q: 0.0 for q in questions},
                       max_score=sum(questions.values()), message=f"{type(exc).__name__}: {exc}")
@@ -281,8 +284,9 @@ def main(argv=None) -> int:
     with progress.Bar() as bar:
         rows = grade_all(args.submissions, args.autograder, args.out, args.jobs, args.timeout, args.memory_mb,
                          progress=bar.advance, force=args.force, on_start=bar.start)
-    made = classwork.finish(args.out, rows, questions_of(args.autograder), args.submissions, args.student_pattern)
-    print(classwork.summary(rows, questions_of(args.autograder)))
+    questions = questions_of(args.autograder)
+    made = classwork.finish(args.out, rows, questions, args.submissions, args.student_pattern)
+    print(classwork.summary(rows, questions))
     print(made)
     return 0
 
