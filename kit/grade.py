@@ -163,8 +163,9 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
         cmd = [sys.executable, str(RUN_JOB), str(copy), str(autograder.resolve()), str(results)]
         run = run_limited(cmd, job, env, timeout_s, memory_mb, dest / "otter.log")
         for pattern in JOB_OUTPUTS:  # the job writes only inside its folder; keep what it made
-            for made in sorted(results.glob(pattern)) if results.is_dir() else []:
-                shutil.copy(made, dest / made.name)
+            for made in sorted(results.glob(pattern)) if results.is_dir() and not results.is_symlink() else []:
+                if made.is_file() and not made.is_symlink():  # never a link the graded code planted
+                    shutil.copy(made, dest / made.name)
     row.seconds, row.peak_mb = run.seconds, run.peak_mb
     if run.status == Status.TIMEOUT:
         row.status, row.message = run.status, f"más de {timeout_s:.0f} s: calificación detenida"

@@ -2,14 +2,15 @@
 
     python kit/run_job.py SUBMISSION AUTOGRADER OUT
 
-Calls Otter's documented ``otter.run.main`` (what ``otter run`` does) and writes to OUT:
-``results.json`` (Otter's), ``cases.json`` (every test case: question, name, hidden,
-passed, points, message) and ``figure-N.png`` (the images the graded run displayed).
-Exits 1 with Otter's error when grading produced no results.
+Calls Otter's documented ``otter.run.main`` (what ``otter run`` does) and, once it has
+returned, writes to a fresh OUT: ``results.json`` (Otter's Gradescope results), ``cases.json``
+(every test case: question, name, hidden, passed, points, message) and ``figure-N.png`` (the
+images the graded run displayed). Exits 1 with Otter's error when grading produced no results.
 """
 import base64
 import json
 import re
+import shutil
 import sys
 import zipfile
 from dataclasses import asdict
@@ -73,20 +74,40 @@ def figures_of(notebook) -> list:
     return found
 
 
+def fresh_folder(path: Path) -> None:
+    """``path`` as a new, empty folder: whatever the graded code left there (files, links) is removed first."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+
+
+def write_new(path: Path, data: bytes) -> None:
+    """Create ``path``; never write through a link or over a file someone else put there ("x" mode)."""
+    with open(path, "xb") as f:
+        f.write(data)
+
+
 def main(argv=None) -> int:
     submission, autograder, out = (Path(a) for a in (argv if argv is not None else sys.argv[1:]))
     from otter.run import main as otter_run
+    from otter.run.run_autograder import AutograderConfig
 
-    out.mkdir(parents=True, exist_ok=True)
     try:
-        results = otter_run(str(submission), autograder=str(autograder), output_dir=str(out), no_logo=True)
+        # No output_dir: Otter would copy results.json into a folder the notebook's code can reach first.
+        results = otter_run(str(submission), autograder=str(autograder), output_dir=None, no_logo=True)
     except Exception as exc:  # e.g. another assignment's notebook: Otter writes no results
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    with zipfile.ZipFile(autograder) as zf:
+        config = AutograderConfig(json.loads(zf.read("otter_config.json")))
+    fresh_folder(out)  # written only now, after the graded kernel is gone
+    write_new(out / "results.json", json.dumps(results.to_gradescope_dict(config), indent=4).encode())
     cases = [asdict(c) for c in cases_of(results, test_functions(autograder))]
-    (out / "cases.json").write_text(json.dumps(cases, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_new(out / "cases.json", json.dumps(cases, ensure_ascii=False, indent=1).encode("utf-8"))
     for i, png in enumerate(figures_of(results.notebook), start=1):
-        (out / f"figure-{i}.png").write_bytes(png)
+        write_new(out / f"figure-{i}.png", png)
     return 0
 
 

@@ -1,8 +1,10 @@
 """Batch grading: every submission gets a row, limits hold, and nothing is touched or aborted."""
 import csv
 import hashlib
+import json
 import shutil
 
+import nbformat
 import pytest
 
 from kit import grade, paths
@@ -57,3 +59,34 @@ def test_limits_stop_one_submission_and_leave_nothing_behind(tmp_path, limits, s
     (row,) = grade.grade_all(subs, out=tmp_path / "grades", jobs=1, workdir=work, **kwargs)
     assert row.status == status and row.score == 0 and row.message
     assert list(work.iterdir()) == []  # the killed job's folder, and what otter left in it, are gone
+
+
+HOSTILE = '''import os, pathlib
+# Plant links where the job's results are written, pointing at a file of the instructor's.
+results = pathlib.Path.cwd().parents[2] / "results"
+results.mkdir(exist_ok=True)
+for name in ("results.json", "cases.json", "figure-1.png", "figure-9.png"):
+    os.symlink({victim!r}, results / name)
+pathlib.Path({marker!r}).write_text("planted")
+'''
+
+
+@pytest.mark.slow
+def test_links_planted_by_the_graded_code_are_neither_written_through_nor_kept(tmp_path):
+    victim = tmp_path / "instructor_file.txt"
+    victim.write_text("do not touch")
+    nb = nbformat.read(BLANK, as_version=4)
+    marker = tmp_path / "hostile_cell_ran.txt"
+    nb.cells.append(nbformat.v4.new_code_cell(HOSTILE.format(victim=str(victim), marker=str(marker))))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(nb, subs / "hostile.ipynb")
+
+    (tmp_path / "work").mkdir()
+    (row,) = grade.grade_all(subs, out=tmp_path / "grades", jobs=1, timeout_s=300, workdir=tmp_path / "work")
+    assert marker.read_text() == "planted"  # the hostile cell did run
+    assert victim.read_text() == "do not touch"
+    assert row.status == Status.OK and row.score == 0
+    kept = tmp_path / "grades" / "results" / "hostile.ipynb"
+    assert not any(p.is_symlink() for p in kept.iterdir()) and not (kept / "figure-9.png").exists()
+    assert json.loads((kept / "cases.json").read_text())  # the job's own, not the planted link
