@@ -56,3 +56,17 @@ def test_cached_weights_used_only_when_their_hash_matches(tmp_path, monkeypatch)
     monkeypatch.setattr(tl_fastmode, "WEIGHTS_MD5", hashlib.md5(b"not the real weights").hexdigest())
     assert tl_fastmode.local_weights({"KERAS_HOME": str(tmp_path)}) == "imagenet"
     assert tl_fastmode.local_weights({"KERAS_HOME": str(tmp_path / "empty")}) is None
+
+
+@pytest.mark.parametrize("found, said", [
+    (None, "pesos ALEATORIOS"),
+    ("imagenet", "Pesos reales de ImageNet, de la caché de Keras"),  # what Gradescope's cached weights print
+    ("/data/w.h5", "Pesos reales de ImageNet leídos de /data/w.h5"),
+])
+def test_the_output_says_which_weights_the_base_got(monkeypatch, capsys, found, said):
+    monkeypatch.setattr(tl_fastmode, "local_weights", lambda: found)
+    calls = []
+    base = tl_fastmode._fast_base(lambda *args, **kwargs: calls.append(kwargs))
+    base(include_top=False, weights="imagenet", input_shape=(32, 32, 3))
+    assert said in capsys.readouterr().out
+    assert calls == [{"include_top": False, "weights": found, "input_shape": (32, 32, 3)}]
