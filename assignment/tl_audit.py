@@ -97,8 +97,6 @@ class FitRecord:
 
     def val_series(self, kind):
         """The validation series of this fit: ``kind`` is 'accuracy' or 'loss'."""
-        if not self.history:
-            return []
         key = self.val_key(kind)
         return [float(v) for v in self.history[key]] if key else []
 
