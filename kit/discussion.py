@@ -5,7 +5,7 @@ question's wording explains are shown side by side with their similarity.
 """
 from pathlib import Path
 
-from kit import manual, pages
+from kit import intake, manual, pages
 from kit.gradebook import student_name
 from kit.pages import esc
 
@@ -15,9 +15,9 @@ def collect(submissions: Path, rows: list, questions: list) -> dict:
     answers = {}
     for row in rows:
         try:
-            nb = manual.read_notebook(submissions / row.submission)
+            nb = intake.read_notebook(submissions / row.submission)
             answers[row.submission] = manual.answers_of(nb, questions)
-        except (ValueError, OSError):
+        except (intake.Unreadable, OSError):
             answers[row.submission] = {q.name: None for q in questions}
     return answers
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import psutil
 
-from kit import paths
+from kit import intake, paths
 from kit.records import Row, Status
 
 SUFFIXES = (".ipynb", ".zip")
@@ -152,6 +152,10 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
     dest = results_dir(out, submission.name)
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
+    refused = intake.problem(submission, intake.assignment_of(autograder))
+    if refused:  # no job for a file that cannot be graded: the row says why
+        row.status, row.message = Status.ERROR, refused
+        return _saved(row, dest)
     with tempfile.TemporaryDirectory(prefix="tl-grade-", dir=workdir) as job:
         job = Path(job)
         work, results = job / "submission", job / "results"
@@ -180,6 +184,11 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
             if test.get("name") in row.questions:
                 row.questions[test["name"]] = float(test.get("score") or 0)
         row.score = sum(row.questions.values())
+    return _saved(row, dest)
+
+
+def _saved(row: Row, dest: Path) -> Row:
+    """Keep the row beside its results: a re-run reuses it while the submission and autograder are unchanged."""
     (dest / "row.json").write_text(json.dumps(row.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     return row
 

@@ -6,7 +6,6 @@ markdown between the question's prompt and Otter's ``<!-- END QUESTION -->`` in 
 notebook; one left as the template's placeholder counts as empty.
 """
 import re
-import zipfile
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -68,22 +67,6 @@ def manual_questions(master: Path = paths.MASTER) -> list:
             elif not current.prompt:
                 current.prompt = text
     return questions
-
-
-def read_notebook(path: Path):
-    """The submitted notebook: an ``.ipynb`` or the one notebook inside an export zip. Raises ``ValueError``."""
-    try:
-        if path.suffix == ".zip":
-            with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if n.endswith(".ipynb") and not n.startswith("__MACOSX")]
-                if len(names) != 1:
-                    raise ValueError(f"el zip contiene {len(names)} cuadernos .ipynb (se esperaba 1)")
-                return nbformat.reads(zf.read(names[0]).decode("utf-8"), as_version=4)
-        return nbformat.read(path, as_version=4)
-    except ValueError:
-        raise
-    except Exception as exc:
-        raise ValueError(f"no es un cuaderno legible: {type(exc).__name__}: {exc}") from None
 
 
 def _key(markdown: str) -> str:

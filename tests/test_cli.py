@@ -4,7 +4,7 @@ import importlib
 import pytest
 
 from kit import __main__ as cli
-from kit import demo, manual
+from kit import demo, intake, manual
 
 
 def test_every_verb_is_a_module_with_main():
@@ -28,7 +28,7 @@ def test_the_demo_class_has_its_five_students_and_one_copied_answer(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(demo.DEMO_CLASS)
     questions = manual.manual_questions()
     q = questions[1]
-    answers = {name: manual.answers_of(manual.read_notebook(tmp_path / name), questions)[q.name]
+    answers = {name: manual.answers_of(intake.read_notebook(tmp_path / name), questions)[q.name]
                for name in demo.DEMO_ANSWERS}
     assert [(a, b) for a, b, _ in manual.similar_pairs(answers, q)] == [("ana_solucion.ipynb",
                                                                           "carla_sin_linea_vertical.ipynb")]

@@ -1,0 +1,53 @@
+"""Reading a submission, and refusing one that cannot be graded before a grading job is spent on it.
+
+A submission is an ``.ipynb`` or an Otter export ``.zip`` holding exactly one notebook. The
+messages reach the student's feedback page, so they are in Spanish and say what was found.
+"""
+import json
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+
+class Unreadable(ValueError):
+    """The file holds no single readable notebook; the message says what was found, in Spanish."""
+
+
+def read_notebook(path: Path):
+    """The submitted notebook: an ``.ipynb`` or the one notebook inside an export zip. Raises ``Unreadable``."""
+    try:
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.endswith(".ipynb") and not n.startswith("__MACOSX")]
+                if len(names) != 1:
+                    raise Unreadable(f"el zip contiene {len(names)} cuadernos .ipynb (se esperaba 1)")
+                return nbformat.reads(zf.read(names[0]).decode("utf-8"), as_version=4)
+        return nbformat.read(path, as_version=4)
+    except Unreadable:
+        raise
+    except zipfile.BadZipFile:
+        raise Unreadable("el archivo .zip está dañado o no es un zip") from None
+    except Exception as exc:  # not JSON, not UTF-8, not a notebook...
+        raise Unreadable(f"no es un cuaderno legible: {type(exc).__name__}: {exc}") from None
+
+
+def assignment_of(autograder: Path) -> str | None:
+    with zipfile.ZipFile(autograder) as zf:
+        return json.loads(zf.read("otter_config.json")).get("assignment_name")
+
+
+def problem(submission: Path, assignment: str | None) -> str | None:
+    """Why ``submission`` cannot be graded as this assignment, or None when it can."""
+    try:
+        nb = read_notebook(submission)
+    except Unreadable as exc:
+        return f"Entrega no calificable: {exc}."
+    if not nb.cells:
+        return "Entrega no calificable: el cuaderno no tiene ninguna celda."
+    found = nb.metadata.get("otter", {}).get("assignment_name")
+    if assignment and found != assignment:
+        seen = f"es de la tarea {found!r}" if found else "no lleva los metadatos de ninguna tarea"
+        return (f"Entrega no calificable: el cuaderno {seen}, no de {assignment!r}. Parte de la plantilla del "
+                "laboratorio (se puede renombrar el archivo).")
+    return None
