@@ -88,27 +88,39 @@ def _describe(value):
     return f"un {type(value).__name__} de forma {array.shape}"
 
 
-def _prepared_arrays(env):
-    """What the student prepared: what phase 1 was fed if it ran, else the lab's variables.
+class Prepared(NamedTuple):
+    """The data the student prepared for phase 1."""
 
-    Returns (images, labels, where, raw images): values as arrays, whatever held them.
-    """
+    x: object
+    """Images as a NumPy array (None when nothing numeric was found)."""
+    y: object
+    """Labels as a NumPy array (None when nothing numeric was found)."""
+    x_raw: object
+    """The images as the student held them (array, tensor, list...), for messages and dtype."""
+    y_raw: object
+    """The labels as the student held them."""
+    where: str
+    """Where they were read, for messages."""
+
+
+def _prepared(env):
+    """What phase 1 was fed if it ran, else the lab's variables: values as arrays, whatever held them."""
     _recorded()
     fits = AUDIT.model_fits()
     if fits:
         fit = fits[0]
-        return fit.x, fit.y, "los datos que recibió `model.fit` en la fase 1", fit.x
-    x = env.get("x_train")
-    return _values(x), _values(env.get("y_train_cat")), "`x_train` / `y_train_cat`", x
+        return Prepared(fit.x, fit.y, fit.x, fit.y, "los datos que recibió `model.fit` en la fase 1")
+    x, y = env.get("x_train"), env.get("y_train_cat")
+    return Prepared(_values(x), _values(y), x, y, "`x_train` / `y_train_cat`")
 
 
-def _expects_unit_range(kwargs):
-    """EfficientNetV2 rescales 0..255 itself unless built with include_preprocessing=False: then [-1, 1]."""
-    return kwargs.get("include_preprocessing", True) is False
+def _sample(x):
+    """Every k-th image, at most about 256: the full set is 600 MB as float32 in real mode."""
+    return x[::max(1, len(x) // 256)]
 
 
 def check_images(env):
-    x, _, where, raw = _prepared_arrays(env)
+    x, _, raw, _, where = _prepared(env)
     expect(x is not None and x.ndim == 4,
            f"En {where} se esperaban las imágenes (N, 32, 32, 3) y se encontró {_describe(raw)}.")
     train = AUDIT.train_set()
@@ -119,8 +131,7 @@ def check_images(env):
     if hasattr(raw, "dtype"):  # a list has no dtype of its own: its values are judged below
         expect(x.dtype == np.float32, f"Las imágenes en {where} son {x.dtype}; se esperaba float32: "
                                       "conviértelas con `.astype('float32')`.")
-    step = max(1, len(x) // 256)  # a sample: the full set is 600 MB as float32 in real mode
-    sample, pixels = x[::step].astype(np.float64), train[0][::step].astype(np.float64)
+    sample, pixels = _sample(x).astype(np.float64), _sample(train[0]).astype(np.float64)
     if np.allclose(sample, pixels, atol=1e-3):
         return
     if np.allclose(sample, pixels / 127.5 - 1, atol=1e-5):
@@ -133,19 +144,23 @@ def check_images(env):
 
 
 def check_labels(env):
-    _, y, where, _ = _prepared_arrays(env)
+    _, y, _, raw, where = _prepared(env)
     train = AUDIT.train_set()
     expect(train is not None, "No se llamó a `keras.datasets.cifar10.load_data()`.")
     labels = train[1].reshape(-1)
-    found = env.get("y_train_cat") if not AUDIT.model_fits() else y
     expect(y is not None and y.shape == (len(labels), 10),
            f"En {where} se esperaban etiquetas one-hot de forma ({len(labels)}, 10) y se encontró "
-           f"{_describe(found)}. Usa `keras.utils.to_categorical(y_train, 10)`.")
+           f"{_describe(raw)}. Usa `keras.utils.to_categorical(y_train, 10)`.")
     expect(np.allclose(y.sum(axis=1), 1) and np.array_equal(np.argmax(y, axis=1), labels),
            f"Las etiquetas en {where} tienen la forma correcta, pero no son el one-hot de `y_train`.")
 
 
 # -- q2: phase 1, feature extraction ---------------------------------------------------
+
+def _expects_unit_range(kwargs):
+    """EfficientNetV2 rescales 0..255 itself unless built with include_preprocessing=False: then [-1, 1]."""
+    return kwargs.get("include_preprocessing", True) is False
+
 
 def check_base_requested():
     fit = phase1()
@@ -158,7 +173,7 @@ def check_base_requested():
     shape = tuple(fit.base.inputs[0].shape[1:])
     expect(shape == (32, 32, 3), f"La entrada de la base es {shape}; adapta input_shape=(32, 32, 3).")
     if fit.x is not None and fit.x.size:
-        sample = fit.x[::max(1, len(fit.x) // 256)]
+        sample = _sample(fit.x)
         low, top = float(np.min(sample)), float(np.max(sample))
         if _expects_unit_range(kwargs):
             expect(top <= 1.5,
