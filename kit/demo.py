@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from kit import build, classwork, grade, manual, paths, progress
+from kit import build, classwork, grade, manual, paths
 
 DEMO_CLASS = {
     "ana_solucion.ipynb": "solution.ipynb",
@@ -71,11 +71,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _grade(folder, out, jobs):
-    with progress.Bar() as bar:
-        return grade.grade_all(folder, paths.AUTOGRADER_ZIP, out, jobs=jobs, progress=bar.advance, on_start=bar.start)
-
-
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     start = time.monotonic()
@@ -86,7 +81,7 @@ def main(argv=None) -> int:
     if args.all_references:
         print(f"2/3 grading every reference submission in {paths.SUBMISSIONS.name}/", flush=True)
         out = args.out / "references"
-        rows = _grade(paths.SUBMISSIONS, out, args.jobs)
+        rows = grade.grade_all_with_progress(paths.SUBMISSIONS, paths.AUTOGRADER_ZIP, out, jobs=args.jobs)
         print("\n" + grade.table(rows, questions))
         expected = grade.load_expected()
         wrong = [r.submission for r in rows if grade.differs(r, expected.get(r.submission), questions)]
@@ -100,7 +95,7 @@ def main(argv=None) -> int:
     class_dir = args.out / "demo_class"
     write_demo_class(class_dir)
     print(f"2/3 grading a demo class of {len(DEMO_CLASS)} in {class_dir} ({args.jobs} at a time)", flush=True)
-    rows = _grade(class_dir, args.out, args.jobs)
+    rows = grade.grade_all_with_progress(class_dir, paths.AUTOGRADER_ZIP, args.out, jobs=args.jobs)
     made = classwork.finish(args.out, rows, questions, class_dir)
     print(f"3/3 done in {time.monotonic() - start:.0f} s\n")
     print(grade.table(rows, questions) + "\n")

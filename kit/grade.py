@@ -234,6 +234,14 @@ def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path =
     return rows
 
 
+def grade_all_with_progress(folder: Path, autograder: Path, out: Path, **options) -> list:
+    """``grade_all`` behind the kit's progress bar: what the command line shows while a class is graded."""
+    from kit import progress
+
+    with progress.Bar() as bar:
+        return grade_all(folder, autograder, out, progress=bar.advance, on_start=bar.start, **options)
+
+
 def write_csv(rows, questions, path: Path) -> None:
     fields = ["submission", "status", "score", "max_score", *questions, "seconds", "peak_mb", "message"]
     with open(path, "w", newline="", encoding="utf-8") as f:
@@ -286,14 +294,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from kit import classwork, progress
+    from kit import classwork
 
     args = parser().parse_args(argv)
     if not args.submissions.is_dir():
         parser().error(f"{args.submissions} is not a folder")
-    with progress.Bar() as bar:
-        rows = grade_all(args.submissions, args.autograder, args.out, args.jobs, args.timeout, args.memory_mb,
-                         progress=bar.advance, force=args.force, on_start=bar.start)
+    rows = grade_all_with_progress(args.submissions, args.autograder, args.out, jobs=args.jobs,
+                                   timeout_s=args.timeout, memory_mb=args.memory_mb, force=args.force)
     questions = questions_of(args.autograder)
     made = classwork.finish(args.out, rows, questions, args.submissions, args.student_pattern)
     print(classwork.summary(rows, questions))
