@@ -21,7 +21,7 @@ import nbformat
 
 from kit import gradescope, paths
 
-RUNTIME_FILES = ("tl_audit.py", "tl_fastmode.py", "tl_checks.py", "tl_cifar10_sample.npz", "CIFAR10_SAMPLE.md")
+RUNTIME_FILES = ("tl_audit.py", "tl_fastmode.py", "tl_checks.py", "tl_hidden_checks.py", "tl_cifar10_sample.npz", "CIFAR10_SAMPLE.md")
 NOTEBOOK = paths.MASTER.name
 STAGES = ("student_template", "autograder", "solution")
 

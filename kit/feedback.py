@@ -19,6 +19,10 @@ EXPLAINED = {
     Status.ERROR: "No se pudo calificar la entrega: no es un cuaderno del laboratorio que se pueda abrir y "
                   "ejecutar. Entrega el .zip que genera la última celda (o el .ipynb del laboratorio) y comprueba "
                   "que se abre en Jupyter.",
+    Status.FLAGGED: "Tu entrega queda en revisión: parte de su código lee o modifica la maquinaria de calificación "
+                    "(las comprobaciones, el registro del entrenamiento, Otter o funciones de NumPy o Keras), o "
+                    "escribe archivos o ejecuta órdenes que el laboratorio no necesita. El profesorado revisará "
+                    "las líneas señaladas antes de confirmar los puntos automáticos.",
 }
 
 

@@ -29,11 +29,12 @@ from pathlib import Path
 
 import psutil
 
-from kit import intake, paths
+from kit import intake, paths, sandbox, tampering
 from kit.records import Row, Status
 
 SUFFIXES = (".ipynb", ".zip")
 POLL_S = 0.25
+MAX_PROCESSES = 256  # a kernel and its helpers need a handful; more is a fork bomb
 RUN_JOB = Path(__file__).resolve().with_name("run_job.py")
 JOB_OUTPUTS = ("results.json", "cases.json", "figure-*.png")
 
@@ -59,7 +60,7 @@ class Run:
     """How one limited process tree ended."""
 
     status: Status | None
-    """``TIMEOUT`` or ``MEMORY`` when the watcher stopped it, else None."""
+    """``TIMEOUT``, ``MEMORY`` or ``ERROR`` (too many processes) when the watcher stopped it, else None."""
     code: int
     """Its exit code."""
     seconds: float
@@ -102,7 +103,9 @@ def run_limited(cmd, cwd, env, timeout_s, memory_mb, log_path) -> Run:
         while popen.poll() is None:
             sizes = _rss(proc) or [0]
             peak, peak_process = max(peak, sum(sizes)), max(peak_process, max(sizes))
-            if peak > memory_mb * 2**20:
+            if len(sizes) > MAX_PROCESSES:
+                status = Status.ERROR
+            elif peak > memory_mb * 2**20:
                 status = Status.MEMORY
             elif time.monotonic() - start > timeout_s:
                 status = Status.TIMEOUT
@@ -146,7 +149,9 @@ def load_row(out: Path, submission: str) -> Row | None:
 
 
 def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, memory_mb: float,
-              questions: dict, threads: int = 1, workdir: Path | None = None, key: str | None = None) -> Row:
+              questions: dict, threads: int = 1, workdir: Path | None = None, key: str | None = None,
+              exempt: set = frozenset()) -> Row:
+    """Grade one submission in a job of its own; ``exempt`` are the kit's own cells (``tampering.kit_cells``)."""
     row = Row(submission.name, questions={q: 0.0 for q in questions}, max_score=sum(questions.values()),
               key=key or content_key(submission, _sha256(autograder)))
     dest = results_dir(out, submission.name)
@@ -156,15 +161,19 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
     if refused:  # no job for a file that cannot be graded: the row says why
         row.status, row.message = Status.ERROR, refused
         return _saved(row, dest)
+    findings = tampering.scan(intake.read_notebook(submission), exempt)
     with tempfile.TemporaryDirectory(prefix="tl-grade-", dir=workdir) as job:
         job = Path(job)
         work, results = job / "submission", job / "results"
         work.mkdir()
         copy = work / submission.name  # otter never sees, so never touches, the original
         shutil.copy(submission, copy)
+        shutil.copy(autograder, job / "autograder.zip")  # the sandbox hides the autograder's own folder
         env = dict(os.environ, TMPDIR=str(job),  # what otter leaves behind when killed goes with the job
                    **_thread_env(threads))
-        cmd = [sys.executable, str(RUN_JOB), str(copy), str(autograder.resolve()), str(results)]
+        cmd = [sys.executable, str(RUN_JOB), str(copy), str(job / "autograder.zip"), str(results)]
+        if sandbox.available():
+            cmd = sandbox.command(cmd, job, hide=[submission.parent, out, autograder.parent])
         run = run_limited(cmd, job, env, timeout_s, memory_mb, dest / "otter.log")
         for pattern in JOB_OUTPUTS:  # the job writes only inside its folder; keep what it made
             for made in sorted(results.glob(pattern)) if results.is_dir() and not results.is_symlink() else []:
@@ -173,6 +182,8 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
     row.seconds, row.peak_mb = run.seconds, run.peak_mb
     if run.status == Status.TIMEOUT:
         row.status, row.message = run.status, f"más de {timeout_s:.0f} s: calificación detenida"
+    elif run.status == Status.ERROR:
+        row.status, row.message = run.status, f"más de {MAX_PROCESSES} procesos a la vez: calificación detenida"
     elif run.status == Status.MEMORY:
         row.status, row.message = run.status, f"más de {memory_mb:.0f} MB de memoria: calificación detenida"
     elif run.code != 0 or not (dest / "results.json").exists():
@@ -184,6 +195,8 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
             if test.get("name") in row.questions:
                 row.questions[test["name"]] = float(test.get("score") or 0)
         row.score = sum(row.questions.values())
+        if findings:  # graded all the same: the instructor judges the points with the lines in front of them
+            row.status, row.message = Status.FLAGGED, tampering.summary(findings)
     return _saved(row, dest)
 
 
@@ -195,12 +208,16 @@ def _saved(row: Row, dest: Path) -> Row:
 
 def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path = paths.DEFAULT_OUT,
               jobs: int = 2, timeout_s: float = 600, memory_mb: float = 4096, progress=None,
-              force: bool = False, workdir: Path | None = None, on_start=None) -> list:
+              force: bool = False, workdir: Path | None = None, on_start=None,
+              template: Path = paths.STUDENT / paths.MASTER.name) -> list:
     """Grade every submission in ``folder`` that is new or changed since the last run into ``out``.
 
     ``on_start(n)`` is told how many will really be graded; ``progress(row)`` hears of each one done.
     """
+    if not sandbox.available():
+        print(sandbox.warning(), file=sys.stderr)
     questions = questions_of(autograder)
+    exempt = tampering.kit_cells(template)
     submissions = discover(folder)
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     out.mkdir(parents=True, exist_ok=True)
@@ -219,7 +236,8 @@ def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path =
 
     def work(sub):
         try:
-            row = grade_one(sub, autograder, out, timeout_s, memory_mb, questions, threads, workdir, keys[sub.name])
+            row = grade_one(sub, autograder, out, timeout_s, memory_mb, questions, threads, workdir, keys[sub.name],
+                            exempt)
         except Exception as exc:  # a row, never an aborted batch
             row = Row(sub.name, status=Status.ERROR, questions={q: 0.0 for q in questions},
                       max_score=sum(questions.values()), message=f"{type(exc).__name__}: {exc}")
@@ -287,6 +305,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=600, help="seconds per submission")
     p.add_argument("--memory-mb", type=float, default=4096, help="resident memory per submission, whole process tree")
     p.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
+    p.add_argument("--docker", action="store_true",
+                   help="grade in Otter's own Docker containers instead (otter grade): needs a Docker engine; "
+                        "writes Otter's final_grades.csv under --out, without the kit's feedback and report")
     p.add_argument("--student-pattern", default=None,
                    help="regex with a (?P<student>...) group, matched against each file name; default: "
                         "Moodle's and Canvas's download names, else the file's stem")
@@ -299,6 +320,10 @@ def main(argv=None) -> int:
     args = parser().parse_args(argv)
     if not args.submissions.is_dir():
         parser().error(f"{args.submissions} is not a folder")
+    if args.docker:
+        from kit import containers
+
+        return containers.grade(args.submissions, args.autograder, args.out, args.jobs, args.timeout)
     rows = grade_all_with_progress(args.submissions, args.autograder, args.out, jobs=args.jobs,
                                    timeout_s=args.timeout, memory_mb=args.memory_mb, force=args.force)
     questions = questions_of(args.autograder)

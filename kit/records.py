@@ -14,6 +14,8 @@ class Status(str, enum.Enum):
     """Stopped past the time limit: 0 points."""
     MEMORY = "memory"
     """Stopped past the resident-memory limit of its process tree: 0 points."""
+    FLAGGED = "flagged"
+    """Graded, but its code reaches into the grading machinery: Otter's points, held for the instructor's review."""
 
     def __str__(self) -> str:
         return self.value

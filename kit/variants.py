@@ -177,6 +177,55 @@ model = keras.Model(inputs, outputs, name="finetuning_lab_model")""")],
 }
 
 
+# -- tampering: b5's wrong learning rate (q4 loses a point), plus code that reaches into grading to win it back.
+# Each must end as a row flagged for review; the checks load from their files, so some also forge nothing.
+TAMPERED = RECOMPILE, "optimizer=keras.optimizers.Adam(learning_rate=1e-4),"
+AFTER_PHASE2 = INITIAL_EPOCH + "\n)"
+
+
+def _tampering(code: str) -> list:
+    return [TAMPERED, (AFTER_PHASE2, AFTER_PHASE2 + "\n" + code)]
+
+
+TAMPERING = {
+    "t1_checks_function_replaced": "import tl_checks\ntl_checks.check_phase2_optimizer = lambda: None",
+    "t2_audit_record_rewritten": "from tl_audit import AUDIT\nAUDIT.model_fits()[-1].learning_rate = 1e-5",
+    "t3_numpy_isclose_patched": "np.isclose = lambda *args, **kwargs: True",
+    "t4_otter_results_patched": ("from otter.test_files import exception_test\n"
+                                 "_run = exception_test.ExceptionTestFile.run\n\n"
+                                 "def run(self, global_environment):\n"
+                                 "    _run(self, global_environment)\n"
+                                 "    for result in self.test_case_results:\n"
+                                 "        result.passed = True\n\n"
+                                 "exception_test.ExceptionTestFile.run = run"),
+    "t5_sys_modules_swapped": ("import sys, types\nfalso = types.ModuleType('tl_checks')\n"
+                               "falso.__getattr__ = lambda name: (lambda *args, **kwargs: None)\n"
+                               "sys.modules['tl_checks'] = falso"),
+    "t6_checks_file_appended": ("with open('tl_checks.py', 'a') as f:\n"
+                                "    f.write('\\ndef check_phase2_optimizer():\\n    pass\\n')"),
+    "t7_checks_file_name_computed": ("nombre = ''.join(map(chr, [116, 108, 95, 99, 104, 101, 99, 107, 115, 46, 112, 121]))\n"
+                                     "with open(nombre, 'a') as f:\n"
+                                     "    f.write('\\ndef check_phase2_optimizer():\\n    pass\\n')"),
+    "t8_shell_escape_rewrites_checks": "!printf '\\ndef check_phase2_optimizer():\\n    pass\\n' >> tl_checks.py",
+    "t9_exec_of_encoded_patch": "import base64\nexec(base64.b64decode('bnAuaXNjbG9zZSA9IGxhbWJkYSAqYXJncywgKiprd2FyZ3M6IFRydWU=').decode())",
+    "t10_setattr_on_numpy": "setattr(np, 'isclose', lambda *args, **kwargs: True)",
+    "t11_audit_found_through_gc": ("import gc\nfor objeto in gc.get_objects():\n"
+                                   "    if type(objeto).__name__ == 'FitRecord':\n"
+                                   "        objeto.learning_rate = 1e-5"),
+    "t12_audit_reached_through_globals": ("registro = keras.Model.fit.__globals__['AUDIT']\n"
+                                          "registro.model_fits()[-1].learning_rate = 1e-5"),
+}
+VARIANTS.update({name: _tampering(code) for name, code in TAMPERING.items()})
+# Not tampering: a timing magic, a version print and a callback of one's own keep full marks, unflagged.
+VARIANTS["ok17_time_magic_and_own_callback"] = [
+    ("initial_epochs = 15\nhistory = model.fit(", "initial_epochs = 15\n\n"
+     "class Registro(keras.callbacks.Callback):\n    def on_epoch_end(self, epoch, logs=None):\n"
+     "        pass\n\nhistory = model.fit("),
+    ("    validation_data=(x_test, y_test_cat)\n)", "    validation_data=(x_test, y_test_cat),\n    callbacks=[Registro()]\n)"),
+    ('print("--- FASE 1:', '%%time\nprint(tf.__version__, keras.__version__)\nprint("--- FASE 1:'),
+]
+
+
 def _edit(nb, old, new, count=1):
     cells = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
     found = sum(c.source.count(old) for c in cells)

@@ -7,7 +7,7 @@ numbers; and the statements of the cell that computed it (helpers, intermediate 
 import numpy as np
 import pytest
 
-import tl_checks
+import tl_hidden_checks
 
 
 def env_for(source, base, final, improvement, **more):
@@ -26,7 +26,7 @@ def env_for(source, base, final, improvement, **more):
     ("loss_finetune, accuracy_finetune = evaluar()\nimprovement = accuracy_finetune - accuracy_baseline", 0.0),
 ])
 def test_right_formulas_pass_even_when_accuracies_are_equal(source, improvement):
-    tl_checks.check_improvement(env_for(source, 0.06, 0.06, improvement))
+    tl_hidden_checks.check_improvement(env_for(source, 0.06, 0.06, improvement))
 
 
 @pytest.mark.parametrize("source, improvement, message", [
@@ -39,15 +39,15 @@ def test_right_formulas_pass_even_when_accuracies_are_equal(source, improvement)
 ])
 def test_wrong_formulas_fail(source, improvement, message):
     with pytest.raises(AssertionError, match=message):
-        tl_checks.check_improvement(env_for(source, 0.4, 0.6 if improvement == 1.5 else 0.4, improvement))
+        tl_hidden_checks.check_improvement(env_for(source, 0.4, 0.6 if improvement == 1.5 else 0.4, improvement))
 
 
 def test_value_must_match_the_two_accuracies():
-    tl_checks.check_improvement(env_for("improvement = 0.02", 0.50, 0.52, 0.02))
+    tl_hidden_checks.check_improvement(env_for("improvement = 0.02", 0.50, 0.52, 0.02))
     with pytest.raises(AssertionError, match="la mejora es"):
-        tl_checks.check_improvement(env_for("improvement = 0.02", 0.50, 0.55, 0.02))
+        tl_hidden_checks.check_improvement(env_for("improvement = 0.02", 0.50, 0.55, 0.02))
 
 
 def test_missing_numbers_are_named():
     with pytest.raises(AssertionError, match="accuracy_finetune"):
-        tl_checks.check_improvement({"accuracy_baseline": 0.1, "accuracy_finetune": ..., "improvement": 0.0})
+        tl_hidden_checks.check_improvement({"accuracy_baseline": 0.1, "accuracy_finetune": ..., "improvement": 0.0})

@@ -7,11 +7,11 @@ points = 2
 
 @test_case(points=1, hidden=False)
 def test_linea_base_evaluada_en_prueba(env):
-    import tl_checks
-    tl_checks.check_baseline_evaluated(env)
+    import runpy
+    runpy.run_path('tl_checks.py')['check_baseline_evaluated'](env)
 
 @test_case(points=1, hidden=True)
 def test_linea_base_es_la_precision_tras_fase1(env):
-    import tl_checks
-    tl_checks.check_baseline_value(env)
+    import runpy
+    runpy.run_path('tl_hidden_checks.py')['check_baseline_value'](env)
 

@@ -7,16 +7,16 @@ points = 3
 
 @test_case(points=1, hidden=False)
 def test_solo_ultimas_40_capas_entrenables():
-    import tl_checks
-    tl_checks.check_phase2_layers()
+    import runpy
+    runpy.run_path('tl_checks.py')['check_phase2_layers']()
 
 @test_case(points=1, hidden=False)
 def test_recompilado_adam_lr_1e5():
-    import tl_checks
-    tl_checks.check_phase2_optimizer()
+    import runpy
+    runpy.run_path('tl_checks.py')['check_phase2_optimizer']()
 
 @test_case(points=1, hidden=True)
 def test_cambian_ultimas_40_y_no_las_demas():
-    import tl_checks
-    tl_checks.check_phase2_changes()
+    import runpy
+    runpy.run_path('tl_hidden_checks.py')['check_phase2_changes']()
 

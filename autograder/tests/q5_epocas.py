@@ -7,11 +7,11 @@ points = 2
 
 @test_case(points=1, hidden=False)
 def test_fase1_epocas_0_a_14():
-    import tl_checks
-    tl_checks.check_phase1_epochs()
+    import runpy
+    runpy.run_path('tl_checks.py')['check_phase1_epochs']()
 
 @test_case(points=1, hidden=False)
 def test_fase2_epocas_15_a_24():
-    import tl_checks
-    tl_checks.check_phase2_epochs()
+    import runpy
+    runpy.run_path('tl_checks.py')['check_phase2_epochs']()
 

@@ -7,11 +7,11 @@ points = 2
 
 @test_case(points=1, hidden=False)
 def test_precision_final_tras_fase2(env):
-    import tl_checks
-    tl_checks.check_finetune_value(env)
+    import runpy
+    runpy.run_path('tl_checks.py')['check_finetune_value'](env)
 
 @test_case(points=1, hidden=True)
 def test_mejora_es_final_menos_linea_base(env):
-    import tl_checks
-    tl_checks.check_improvement(env)
+    import runpy
+    runpy.run_path('tl_hidden_checks.py')['check_improvement'](env)
 

@@ -7,6 +7,6 @@ points = 2
 
 @test_case(points=1, hidden=False)
 def test_linea_base_evaluada_en_prueba(env):
-    import tl_checks
-    tl_checks.check_baseline_evaluated(env)
+    import runpy
+    runpy.run_path('tl_checks.py')['check_baseline_evaluated'](env)
 

@@ -7,6 +7,6 @@ points = 2
 
 @test_case(points=1, hidden=False)
 def test_precision_final_tras_fase2(env):
-    import tl_checks
-    tl_checks.check_finetune_value(env)
+    import runpy
+    runpy.run_path('tl_checks.py')['check_finetune_value'](env)
 
