@@ -19,9 +19,15 @@ from pathlib import Path
 
 import nbformat
 
-from kit import gradescope, paths
+from kit import embed, gradescope, paths
 
-RUNTIME_FILES = ("tl_audit.py", "tl_fastmode.py", "tl_checks.py", "tl_hidden_checks.py", "tl_cifar10_sample.npz", "CIFAR10_SAMPLE.md")
+RUNTIME_FILES = ("tl_setup.py", "tl_audit.py", "tl_fastmode.py", "tl_checks.py", "tl_hidden_checks.py",
+                 "tl_cifar10_sample.npz", "CIFAR10_SAMPLE.md")
+# What the notebook carries for students: the public runtime and tests; the sample is cut to fast mode's default.
+EMBEDDED = ("tl_setup.py", "tl_audit.py", "tl_fastmode.py", "tl_checks.py", "CIFAR10_SAMPLE.md", "tests")
+SPANISH = {  # Otter's English boilerplate in the generated notebooks
+    "_Type your answer here, replacing this text._": "_Escribe aquí tu respuesta, en lugar de este texto._",
+}
 NOTEBOOK = paths.MASTER.name
 STAGES = ("student_template", "autograder", "solution")
 
@@ -53,6 +59,22 @@ def _clean_solution(notebook: Path) -> None:
     nbformat.write(nb, notebook)
 
 
+def _finish_notebook(notebook: Path, payload: str) -> None:
+    """Spanish in place of Otter's boilerplate, and the lab's files packed into the set-up cell."""
+    nb = nbformat.read(notebook, as_version=nbformat.NO_CONVERT)
+    for cell in nb.cells:
+        for english, spanish in SPANISH.items():
+            cell.source = cell.source.replace(english, spanish)
+        if cell.cell_type == "code" and embed.PLACEHOLDER in cell.source:
+            cell.source = embed.fill(cell.source, payload)
+    nbformat.write(nb, notebook)
+
+
+def payload(student: Path) -> str:
+    sample = embed.small_sample(student / embed.SAMPLE_NAME, embed.FAST_TRAIN, embed.FAST_TEST)
+    return embed.pack(student, list(EMBEDDED), sample)
+
+
 def run_assign(dist: Path, run_tests: bool) -> None:
     cmd = [sys.executable, "-m", "otter", "assign", str(paths.MASTER), str(dist)]
     if not run_tests:
@@ -68,6 +90,8 @@ def place(dist: Path, out: Path) -> None:
     for stage in STAGES:
         shutil.rmtree(out / stage, ignore_errors=True)
     shutil.copytree(dist / "student", out / "student_template")
+    lab_files = payload(out / "student_template")
+    _finish_notebook(out / "student_template" / NOTEBOOK, lab_files)
     _stable_ids(out / "student_template" / NOTEBOOK)
 
     ag = out / "autograder"
@@ -82,6 +106,7 @@ def place(dist: Path, out: Path) -> None:
     for name in (NOTEBOOK, *RUNTIME_FILES):
         shutil.copy(dist / "autograder" / name, solution / name)
     _clean_solution(solution / NOTEBOOK)
+    _finish_notebook(solution / NOTEBOOK, lab_files)
     _stable_ids(solution / NOTEBOOK)
 
 

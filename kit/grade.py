@@ -150,8 +150,9 @@ def load_row(out: Path, submission: str) -> Row | None:
 
 def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, memory_mb: float,
               questions: dict, threads: int = 1, workdir: Path | None = None, key: str | None = None,
-              exempt: set = frozenset()) -> Row:
-    """Grade one submission in a job of its own; ``exempt`` are the kit's own cells (``tampering.kit_cells``)."""
+              exempt: set | None = None) -> Row:
+    """Grade one submission in a job of its own; ``exempt`` are the kit's own cells (``tampering.kit_cells``,
+    of the student template by default)."""
     row = Row(submission.name, questions={q: 0.0 for q in questions}, max_score=sum(questions.values()),
               key=key or content_key(submission, _sha256(autograder)))
     dest = results_dir(out, submission.name)
@@ -161,7 +162,7 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
     if refused:  # no job for a file that cannot be graded: the row says why
         row.status, row.message = Status.ERROR, refused
         return _saved(row, dest)
-    findings = tampering.scan(intake.read_notebook(submission), exempt)
+    findings = tampering.scan(intake.read_notebook(submission), tampering.kit_cells() if exempt is None else exempt)
     with tempfile.TemporaryDirectory(prefix="tl-grade-", dir=workdir) as job:
         job = Path(job)
         work, results = job / "submission", job / "results"

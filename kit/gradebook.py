@@ -9,6 +9,11 @@ import re
 import sys
 from pathlib import Path
 
+from kit.records import Status
+
+ACCEPT = "accept_flagged"
+"""The sheet's column where the instructor writes ``yes`` once a flagged submission's code has been reviewed."""
+
 # Moodle: "Ana López_123456_assignsubmission_file_lab.ipynb"; Canvas: "lopezana_12345_67890_lab.ipynb"
 # (or "lopezana_LATE_12345_67890_lab.ipynb").
 LMS_PATTERNS = (
@@ -28,22 +33,24 @@ def student_name(file_name: str, pattern: str | None = None) -> str:
 
 def ensure_manual_grades(path: Path, rows: list, manual: list, empty: dict, pattern: str | None) -> None:
     """Create the instructor's sheet, or append rows for new submissions. Empty answers start at 0."""
-    fields = ["submission", "student", *(q.name for q in manual), "comment"]
+    fields = ["submission", "student", *(q.name for q in manual), ACCEPT, "comment"]
     existing = set()
     if path.exists():
         with open(path, newline="", encoding="utf-8") as f:
-            existing = {r["submission"] for r in csv.DictReader(f)}
+            reader = csv.DictReader(f)
+            existing = {r["submission"] for r in reader}
+            fields = reader.fieldnames or fields  # a sheet made by an older kit keeps its own columns
     new = [r for r in rows if r.submission not in existing]
     if path.exists() and not new:
         return
     with open(path, "a" if path.exists() else "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         if not existing and f.tell() == 0:
             writer.writeheader()
         for r in new:
             writer.writerow({"submission": r.submission, "student": student_name(r.submission, pattern),
                              **{q.name: "0" if empty.get(r.submission, {}).get(q.name) else "" for q in manual},
-                             "comment": ""})
+                             ACCEPT: "", "comment": ""})
 
 
 def read_manual_grades(path: Path, manual: list) -> dict:
@@ -67,25 +74,30 @@ def read_manual_grades(path: Path, manual: list) -> dict:
                           f"{top:g}; left out", file=sys.stderr)
                     value = None
                 values[name] = value
+            values[ACCEPT] = (r.get(ACCEPT) or "").strip().lower() in ("yes", "y", "sí", "si", "1", "true")
             grades[r.get("submission", "")] = values
     return grades
 
 
 def write_final(path: Path, rows: list, questions: dict, manual: list, manual_grades: dict,
                 pattern: str | None) -> list:
-    """One row per submission: automatic and manual points, total, maximum, percent. Returns the rows written."""
+    """One row per submission: automatic and manual points, total, maximum, percent. Returns the rows written.
+
+    A flagged submission's total stays empty until the instructor accepts it in the manual sheet."""
     max_total = sum(questions.values()) + sum(q.points for q in manual)
     fields = ["submission", "student", "status", *questions, *(q.name for q in manual), "total", "max_total",
               "percent"]
     written = []
     for r in rows:
         marks = manual_grades.get(r.submission, {})
+        accepted = marks.pop(ACCEPT, False) if marks else False
         total = r.score + sum(v for v in marks.values() if v is not None)
+        held = r.status == Status.FLAGGED and not accepted
         written.append({"submission": r.submission, "student": student_name(r.submission, pattern),
                         "status": r.status.value, **{q: f"{r.questions.get(q, 0):g}" for q in questions},
                         **{q.name: "" if marks.get(q.name) is None else f"{marks[q.name]:g}" for q in manual},
-                        "total": f"{total:g}", "max_total": f"{max_total:g}",
-                        "percent": f"{100 * total / max_total:.1f}" if max_total else "0"})
+                        "total": "" if held else f"{total:g}", "max_total": f"{max_total:g}",
+                        "percent": "" if held else f"{100 * total / max_total:.1f}" if max_total else "0"})
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()

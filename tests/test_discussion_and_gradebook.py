@@ -85,7 +85,7 @@ def test_the_manual_sheet_keeps_edits_and_gains_only_new_rows(tmp_path):
     sheet = tmp_path / "manual_grades.csv"
     empty = {"a.ipynb": {q.name: False for q in QUESTIONS}, "b.ipynb": {q.name: True for q in QUESTIONS}}
     gradebook.ensure_manual_grades(sheet, _rows("a.ipynb", "b.ipynb"), QUESTIONS, empty, None)
-    text = sheet.read_text().replace("a.ipynb,a,,,,", "a.ipynb,a,2,1,0,visto")
+    text = sheet.read_text().replace("a.ipynb,a,,,,,", "a.ipynb,a,2,1,0,,visto")
     sheet.write_text(text)
     gradebook.ensure_manual_grades(sheet, _rows("a.ipynb", "b.ipynb", "c.ipynb"), QUESTIONS, empty, None)
     with open(sheet, newline="") as f:
@@ -100,5 +100,24 @@ def test_a_manual_grade_out_of_range_is_left_out_and_reported(tmp_path, capsys):
     sheet.write_text("submission,student,q8_1_mejora,q8_2_tasa_aprendizaje,q8_3_escenarios,comment\n"
                      "a.ipynb,a,5,\"1,5\",dos,\n")
     grades = gradebook.read_manual_grades(sheet, QUESTIONS)
-    assert grades["a.ipynb"] == {"q8_1_mejora": None, "q8_2_tasa_aprendizaje": 1.5, "q8_3_escenarios": None}
+    assert grades["a.ipynb"] == {"q8_1_mejora": None, "q8_2_tasa_aprendizaje": 1.5, "q8_3_escenarios": None,
+                                 "accept_flagged": False}
     assert "q8_1_mejora='5'" in capsys.readouterr().err
+
+
+def test_a_flagged_total_is_held_until_the_instructor_accepts_it(tmp_path):
+    from kit.records import Row, Status
+
+    rows = [Row("t.ipynb", status=Status.FLAGGED, score=18, max_score=18, questions={"q1": 18}),
+            Row("ok.ipynb", score=18, max_score=18, questions={"q1": 18})]
+    sheet = tmp_path / "manual_grades.csv"
+    gradebook.ensure_manual_grades(sheet, rows, QUESTIONS, {}, None)
+
+    def totals():
+        written = gradebook.write_final(tmp_path / "final.csv", rows, {"q1": 18}, QUESTIONS,
+                                        gradebook.read_manual_grades(sheet, QUESTIONS), None)
+        return {r["submission"]: r["total"] for r in written}
+
+    assert totals() == {"t.ipynb": "", "ok.ipynb": "18"}
+    sheet.write_text(sheet.read_text().replace("t.ipynb,t,,,,,", "t.ipynb,t,,,,yes,"))
+    assert totals() == {"t.ipynb": "18", "ok.ipynb": "18"}

@@ -17,6 +17,8 @@ def test_expectations_cover_every_question_and_mistake_family():
     prefixes = {name.split("_")[0] for name in EXPECTED}
     assert {"a1", "a6", "b1", "b5", "c1", "c3", "d1", "d3", "e1", "e3", "ok1", "ok5"} <= prefixes
     assert sum(name.startswith("x") for name in EXPECTED) >= 5
+    tampering = [name for name in EXPECTED if name.startswith("t") and name[1].isdigit()]
+    assert len(tampering) >= 8 and all(EXPECTED[name]["status"] == "flagged" for name in tampering)
 
 
 @pytest.mark.slow

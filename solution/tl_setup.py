@@ -1,0 +1,109 @@
+"""The set-up cell's helpers: a quiet TensorFlow, Otter where it is missing, and the submission step.
+
+* ``prepare()`` runs before TensorFlow is imported. It drops the native log lines that
+  TensorFlow and the Jupyter kernel write straight to the process's standard error (oneDNN,
+  "Could not find cuda drivers", "failed call to cuInit", "running over TCP without
+  encryption"): students read them as errors. Everything else written there, Python's
+  warnings and TensorFlow's own real warnings included, still shows. Processes started
+  from the notebook (the kernel that the export's check runs) inherit the same filter.
+  On Colab it installs the pinned Otter when missing, leaving TensorFlow and Keras as they
+  are, and it prints the versions the lab runs on. Running it again changes nothing.
+* ``submit(grader)`` is the last cell: on Colab, where Otter's export is disabled, it says
+  how to hand in the ``.ipynb``; elsewhere it runs the public tests and writes the zip.
+"""
+import os
+import re
+import subprocess
+import sys
+import threading
+
+OTTER_PIN = "otter-grader==7.0.0"
+NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|I\d{4} [\d:.]+ +\d+ \S+\] "  # every INFO line of TensorFlow's native logging
+    r"|[EW]\d{4} [\d:.]+ +\d+ \S+\] .*(cuInit|cuda drivers|Unable to register cu\w+ factory|TF-TRT)"
+    r"|To enable the following instructions: .* rebuild TensorFlow"
+    r"|.*Kernel is running over TCP without encryption)")
+"""Lines that are noise on every machine; a line that does not match is passed on untouched."""
+
+_filter = None
+
+
+def in_colab():
+    return "google.colab" in sys.modules
+
+
+def _pump(read_fd, write_fd):
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        pending = b""
+        while True:
+            chunk = pipe.read(65536)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            kept = [line for line in lines if not NOISE.match(line.decode("utf-8", "replace"))]
+            if kept:
+                os.write(write_fd, b"\n".join(kept) + b"\n")
+
+
+def quiet_native_logs():
+    """Filter file descriptor 2 of this process (and of every process it starts) through ``NOISE``."""
+    global _filter
+    if _filter is not None:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # TensorFlow's own INFO lines, once its logging is set up
+    read_fd, write_fd = os.pipe()
+    original = os.dup(2)
+    os.dup2(write_fd, 2)
+    os.close(write_fd)
+    _filter = threading.Thread(target=_pump, args=(read_fd, original), daemon=True, name="tl-quiet-logs")
+    _filter.start()
+
+
+def ensure_otter():
+    """Install the pinned Otter when it is missing (Colab): only Otter and what it needs, never TensorFlow."""
+    try:
+        import otter  # noqa: F401
+        return
+    except ImportError:
+        pass
+    print(f"Instalando {OTTER_PIN} (solo la primera vez en esta sesión)...")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", OTTER_PIN], check=True)
+
+
+def versions():
+    import keras
+    import tensorflow as tf
+    import otter
+
+    where = "Colab" if in_colab() else "Jupyter"
+    return (f"Entorno: {where} · Python {sys.version.split()[0]} · TensorFlow {tf.__version__} · "
+            f"Keras {keras.__version__} · Otter {otter.__version__}")
+
+
+def prepare():
+    quiet_native_logs()
+    if in_colab():
+        ensure_otter()
+    print(versions())
+
+
+def submit(grader):
+    """The submission step, in Spanish, wherever the notebook runs."""
+    if in_colab():
+        print("En Colab no se puede generar el .zip de entrega. Para entregar:\n"
+              "  1. Guarda el cuaderno (Archivo > Guardar).\n"
+              "  2. Descárgalo: Archivo > Descargar > Descargar .ipynb.\n"
+              "  3. Sube ese archivo .ipynb a la plataforma del curso, sin cambiarle nada más.\n"
+              "La calificación volverá a ejecutar tu cuaderno completo; puedes comprobar cada parte con las celdas "
+              "grader.check de arriba.")
+        return None
+    print("Comprobando tu trabajo con las pruebas públicas: el cuaderno se vuelve a ejecutar entero en modo "
+          "rápido, en otro proceso (tarda alrededor de un minuto). Otter escribe a continuación en inglés: "
+          "«Running your submission against local test cases» es esta comprobación, y «Your submission has been "
+          "exported» indica que el .zip está listo.\n")
+    result = grader.export(pdf=False, run_tests=True)
+    print("\nListo: sube a la plataforma del curso el archivo .zip que acaba de aparecer junto al cuaderno "
+          "(el enlace de arriba lo descarga). No subas el .ipynb suelto si puedes subir el .zip.")
+    return result
