@@ -97,7 +97,8 @@ def _results_html(self):
     failed = [r for r in results if not r.passed]
     name = html.escape(self.name)
     if not failed:
-        return f"<p>✔ <strong>{name}</strong>: pasan las {len(results)} pruebas públicas.</p>"
+        what = "pasa la prueba pública" if len(results) == 1 else f"pasan las {len(results)} pruebas públicas"
+        return f"<p>✔ <strong>{name}</strong>: {what}.</p>"
     out = [f"<p style='color:#b00020'>✘ <strong>{name}</strong>: no pasan {len(failed)} de {len(results)} "
            "pruebas públicas.</p>"]
     for r in failed:
@@ -157,7 +158,13 @@ def submit(grader):
           "rápido, en otro proceso (tarda alrededor de un minuto). Otter escribe a continuación en inglés: "
           "«Running your submission against local test cases» es esta comprobación, y «Your submission has been "
           "exported» indica que el .zip está listo.\n")
-    result = grader.export(pdf=False, run_tests=True)
+    try:
+        result = grader.export(pdf=False, run_tests=True)
+    except Exception:
+        print("\nNo se pudo generar el .zip. Si hay más de un cuaderno .ipynb en esta carpeta, deja solo el del "
+              "laboratorio (Otter no sabe cuál exportar); si no, guarda el cuaderno y vuelve a ejecutar esta celda. "
+              "El error de Otter, en inglés, sigue:\n")
+        raise
     print("\nListo: sube a la plataforma del curso el archivo .zip que acaba de aparecer junto al cuaderno "
           "(el enlace de arriba lo descarga). No subas el .ipynb suelto si puedes subir el .zip.")
     return result

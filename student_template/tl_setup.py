@@ -8,14 +8,17 @@
   from the notebook (the kernel that the export's check runs) inherit the same filter.
   On Colab it installs the pinned Otter when missing, leaving TensorFlow and Keras as they
   are, and it prints the versions the lab runs on. Running it again changes nothing.
+  ``grader.check`` then shows its verdict in Spanish.
 * ``submit(grader)`` is the last cell: on Colab, where Otter's export is disabled, it says
   how to hand in the ``.ipynb``; elsewhere it runs the public tests and writes the zip.
 """
+import html
 import os
 import re
 import subprocess
 import sys
 import threading
+import warnings
 
 OTTER_PIN = "otter-grader==7.0.0"
 NOISE = re.compile(
@@ -61,6 +64,56 @@ def quiet_native_logs():
     _filter.start()
 
 
+def _without_noise(text):
+    return "\n".join(line for line in text.splitlines() if not NOISE.match(line)).strip()
+
+
+def quiet_warnings():
+    """Otter re-raises the export check's standard error as one ``RuntimeWarning``: drop its noise lines, and
+    the warning itself when nothing else is left."""
+    shown = warnings.showwarning
+    if getattr(shown, "_tl_quiet", False):
+        return
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        text = _without_noise(str(message))
+        if text:
+            shown(text if text != str(message) else message, category, filename, lineno, file, line)
+
+    showwarning._tl_quiet = True
+    warnings.showwarning = showwarning
+
+
+def _failure_text(message):
+    """The check's own message out of Otter's "Test case failed / Error at line... / Error: message"."""
+    lines = (message or "").splitlines()
+    text = "\n".join(lines[3:]) if len(lines) > 3 and lines[1].startswith("Error at line") else "\n".join(lines[1:])
+    return re.sub(r"^AssertionError: ", "", text.strip())
+
+
+def _results_html(self):
+    """A question's check result, in Spanish: how many public tests pass, and each failure's message."""
+    results = [r for r in self.test_case_results if not r.test_case.hidden]
+    failed = [r for r in results if not r.passed]
+    name = html.escape(self.name)
+    if not failed:
+        what = "pasa la prueba pública" if len(results) == 1 else f"pasan las {len(results)} pruebas públicas"
+        return f"<p>✔ <strong>{name}</strong>: {what}.</p>"
+    out = [f"<p style='color:#b00020'>✘ <strong>{name}</strong>: no pasan {len(failed)} de {len(results)} "
+           "pruebas públicas.</p>"]
+    for r in failed:
+        out.append(f"<p style='margin-left:1.5em'><code>{html.escape(str(r.test_case.name))}</code>: "
+                   f"{html.escape(_failure_text(r.message))}</p>")
+    return "".join(out)
+
+
+def spanish_checks():
+    """``grader.check`` shows its verdict in Spanish (Otter's own wording stays in plain-text outputs)."""
+    from otter.test_files.abstract_test import TestFile
+
+    TestFile._repr_html_ = _results_html
+
+
 def ensure_otter():
     """Install the pinned Otter when it is missing (Colab): only Otter and what it needs, never TensorFlow."""
     try:
@@ -84,8 +137,10 @@ def versions():
 
 def prepare():
     quiet_native_logs()
+    quiet_warnings()
     if in_colab():
         ensure_otter()
+    spanish_checks()
     print(versions())
 
 
@@ -103,7 +158,13 @@ def submit(grader):
           "rápido, en otro proceso (tarda alrededor de un minuto). Otter escribe a continuación en inglés: "
           "«Running your submission against local test cases» es esta comprobación, y «Your submission has been "
           "exported» indica que el .zip está listo.\n")
-    result = grader.export(pdf=False, run_tests=True)
+    try:
+        result = grader.export(pdf=False, run_tests=True)
+    except Exception:
+        print("\nNo se pudo generar el .zip. Si hay más de un cuaderno .ipynb en esta carpeta, deja solo el del "
+              "laboratorio (Otter no sabe cuál exportar); si no, guarda el cuaderno y vuelve a ejecutar esta celda. "
+              "El error de Otter, en inglés, sigue:\n")
+        raise
     print("\nListo: sube a la plataforma del curso el archivo .zip que acaba de aparecer junto al cuaderno "
           "(el enlace de arriba lo descarga). No subas el .ipynb suelto si puedes subir el .zip.")
     return result
