@@ -10,9 +10,12 @@
   are, and it prints the versions the lab runs on. Running it again changes nothing.
   ``grader.check`` then shows its verdict in Spanish.
 * ``submit(grader)`` is the last cell: on Colab, where Otter's export is disabled, it says
-  how to hand in the ``.ipynb``; elsewhere it runs the public tests and writes the zip.
+  how to hand in the ``.ipynb``; elsewhere it runs the public tests and writes the zip, unless
+  cells were run with code that is not saved yet (the export reads the saved file).
 """
+import glob
 import html
+import json
 import os
 import re
 import subprocess
@@ -30,6 +33,7 @@ NOISE = re.compile(
 """Lines that are noise on every machine; a line that does not match is passed on untouched."""
 
 _filter = None
+_ran = {}  # {cell id: the source last run}, as the front end sent it (JupyterLab, Jupyter Notebook 7)
 
 
 def in_colab():
@@ -135,8 +139,35 @@ def versions():
             f"Keras {keras.__version__} · Otter {otter.__version__}")
 
 
+def _remember(info):
+    if getattr(info, "cell_id", None):
+        _ran[info.cell_id] = info.raw_cell
+
+
+def remember_runs():
+    """Keep each cell's last run source, so that ``submit`` can tell when the saved file is older than the work."""
+    try:
+        ip = get_ipython()  # noqa: F821 (defined inside IPython)
+    except NameError:
+        return
+    if _remember not in ip.events.callbacks["pre_run_cell"]:
+        ip.events.register("pre_run_cell", _remember)
+
+
+def unsaved_cells(folder="."):
+    """Cells whose last run code differs from the saved notebook's: the export would grade the saved one."""
+    notebooks = glob.glob(os.path.join(folder, "*.ipynb"))
+    if len(notebooks) != 1 or not _ran:
+        return []
+    with open(notebooks[0], encoding="utf-8") as f:
+        saved = {c.get("id"): "".join(c.get("source", "")) for c in json.load(f).get("cells", [])}
+    return [source for cell_id, source in _ran.items()
+            if cell_id in saved and saved[cell_id] != source and "tl_setup.submit" not in source]
+
+
 def prepare():
     quiet_native_logs()
+    remember_runs()
     quiet_warnings()
     if in_colab():
         ensure_otter()
@@ -153,6 +184,13 @@ def submit(grader):
               "  3. Sube ese archivo .ipynb a la plataforma del curso, sin cambiarle nada más.\n"
               "La calificación volverá a ejecutar tu cuaderno completo; puedes comprobar cada parte con las celdas "
               "grader.check de arriba.")
+        return None
+    stale = unsaved_cells()
+    if stale:
+        first = stale[0].strip().splitlines()[0][:80] if stale[0].strip() else ""
+        print(f"Hay {len(stale)} celdas cuyo código no está guardado todavía (por ejemplo, la que empieza por "
+              f"«{first}»). La comprobación y el .zip usan el archivo guardado: guarda el cuaderno (Ctrl+S o "
+              "Archivo > Guardar) y vuelve a ejecutar esta celda.")
         return None
     print("Comprobando tu trabajo con las pruebas públicas: el cuaderno se vuelve a ejecutar entero en modo "
           "rápido, en otro proceso (tarda alrededor de un minuto). Otter escribe a continuación en inglés: "
