@@ -81,10 +81,12 @@ def _values(value):
 
 
 def _describe(value):
+    """What was found, as a clause: "no hay ningún valor (...)" or "hay un ndarray de forma (6, 1)"."""
     array = _values(value)
     if array is None:
-        return "nada" if value is None or value is Ellipsis else f"un {type(value).__name__}"
-    return f"un {type(value).__name__} de forma {array.shape}"
+        return ("no hay ningún valor (falta la variable o sigue con `...`)" if value is None or value is Ellipsis
+                else f"hay un {type(value).__name__}")
+    return f"hay un {type(value).__name__} de forma {array.shape}"
 
 
 class Prepared(NamedTuple):
@@ -121,7 +123,7 @@ def _sample(x):
 def check_images(env):
     x, _, raw, _, where = _prepared(env)
     expect(x is not None and x.ndim == 4,
-           f"En {where} se esperaban las imágenes (N, 32, 32, 3) y se encontró {_describe(raw)}.")
+           f"En {where} se esperaban las imágenes (N, 32, 32, 3), pero {_describe(raw)}.")
     train = AUDIT.train_set()
     expect(train is not None, "No se llamó a `keras.datasets.cifar10.load_data()`.")
     expect(x.shape == train[0].shape,
@@ -148,7 +150,7 @@ def check_labels(env):
     expect(train is not None, "No se llamó a `keras.datasets.cifar10.load_data()`.")
     labels = train[1].reshape(-1)
     expect(y is not None and y.shape == (len(labels), 10),
-           f"En {where} se esperaban etiquetas one-hot de forma ({len(labels)}, 10) y se encontró "
+           f"En {where} se esperaban etiquetas one-hot de forma ({len(labels)}, 10), pero "
            f"{_describe(raw)}. Usa `keras.utils.to_categorical(y_train, 10)`.")
     expect(np.allclose(y.sum(axis=1), 1) and np.array_equal(np.argmax(y, axis=1), labels),
            f"Las etiquetas en {where} tienen la forma correcta, pero no son el one-hot de `y_train`.")

@@ -55,6 +55,11 @@ def fill(source: str, payload: str) -> str:
     return source.replace(PLACEHOLDER, f'LAB_FILES = "{payload}"')
 
 
+def blank(source: str) -> str:
+    """The set-up cell with an empty ``LAB_FILES``: what the master holds, and what a lean copy may hold."""
+    return re.sub(r'^LAB_FILES = "[A-Za-z0-9+/=]*"', PLACEHOLDER, source, flags=re.M)
+
+
 def unpack(source: str) -> dict:
     """{name: bytes} carried by a filled set-up cell (what the notebook would create)."""
     found = re.search(r'^LAB_FILES = "([A-Za-z0-9+/=]*)"', source, re.M)

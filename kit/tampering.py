@@ -18,7 +18,7 @@ from pathlib import Path
 
 from IPython.core.inputtransformer2 import TransformerManager
 
-from kit import intake, paths
+from kit import embed, intake, paths
 
 MACHINERY = {"tl_checks", "tl_hidden_checks", "tl_audit", "tl_fastmode", "tl_setup", "otter", "AUDIT"}
 """Names of the grading machinery itself: the checks, the audit, fast mode and Otter."""
@@ -222,9 +222,13 @@ def _fingerprint(source: str) -> str | None:
 
 
 def kit_cells(template: Path = paths.STUDENT / paths.MASTER.name) -> set:
-    """Fingerprints of the template's own cells that the scan would flag (set-up, export): exempt while unchanged."""
+    """Fingerprints of the template's own cells that the scan would flag (set-up, export): exempt while unchanged.
+
+    The set-up cell may also carry no lab files at all (``LAB_FILES = ""``: it then creates nothing), never
+    other ones: at grading it would create whatever files they hold that the autograder lacks."""
     nb = intake.read_notebook(template)
-    return {_fingerprint(c.source) for c in nb.cells if c.cell_type == "code" and scan_source(c.source)}
+    return {_fingerprint(source) for c in nb.cells if c.cell_type == "code" and scan_source(c.source)
+            for source in (c.source, embed.blank(c.source))}
 
 
 def scan(notebook, exempt: set = frozenset()) -> list:

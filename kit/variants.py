@@ -6,7 +6,9 @@ Each variant is the solution with one edit a student really makes, named after i
 ``a*``-``e*`` are the mistakes of ``shared/MISTAKES.md``, ``x*`` are more of our own, and
 ``ok*`` are equivalent ways of doing the lab that must keep full marks. Their expected
 points are in ``submissions/expected_grades.csv``, written by hand from the lab's meaning.
-Every ``old`` text must occur exactly once, so a change to the master breaks loudly here.
+Every ``old`` text must occur exactly once, so a change to the master breaks loudly here. Only the
+solution's copies carry the lab files in their set-up cell, as a student's notebook does; the others
+are lean (``LAB_FILES = ""``), which grades the same.
 """
 import argparse
 import shutil
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from kit import paths
+from kit import embed, paths
 
 FREEZE = "base_model.trainable = False  # congela la base"
 UNFREEZE = "base_model.trainable = True\n"
@@ -235,17 +237,25 @@ def _edit(nb, old, new, count=1):
         c.source = c.source.replace(old, new)
 
 
+def _lean(nb):
+    """Without the lab files the set-up cell carries (480 KB): grading has its own, and the scan allows it."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = embed.blank(cell.source)
+    return nb
+
+
 def variant(name: str):
     nb = nbformat.read(paths.SOLUTION / paths.MASTER.name, as_version=4)
     for edit in VARIANTS[name]:
         _edit(nb, *edit)
-    return nb
+    return _lean(nb)
 
 
 def without_check_cells():
     nb = nbformat.read(paths.SOLUTION / paths.MASTER.name, as_version=4)
     nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and c.source.startswith("grader.check("))]
-    return nb
+    return _lean(nb)
 
 
 def write_all(out: Path = paths.SUBMISSIONS) -> list:
@@ -255,7 +265,7 @@ def write_all(out: Path = paths.SUBMISSIONS) -> list:
     written = []
     solution = paths.SOLUTION / paths.MASTER.name
     shutil.copy(solution, out / "solution.ipynb")
-    shutil.copy(paths.STUDENT / paths.MASTER.name, out / "blank_template.ipynb")
+    nbformat.write(_lean(nbformat.read(paths.STUDENT / paths.MASTER.name, as_version=4)), out / "blank_template.ipynb")
     written += ["solution.ipynb", "blank_template.ipynb"]
     for name in VARIANTS:
         nbformat.write(variant(name), out / f"{name}.ipynb")

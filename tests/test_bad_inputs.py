@@ -85,3 +85,16 @@ def test_a_hostile_cell_costs_only_its_own_row(tmp_path, name):
         assert kept < 2 * 2**20
     else:
         assert row.score == 0 and row.message
+
+
+@pytest.mark.slow
+def test_a_deleted_set_up_cell_scores_0_with_a_message_that_says_so(tmp_path):
+    nb = _solution()
+    nb.cells = [c for c in nb.cells if "LAB_FILES" not in c.source]
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(nb, subs / "no_set_up.ipynb")
+    (row,) = grade.grade_all(subs, out=tmp_path / "out", jobs=1, timeout_s=300)
+    assert (row.status, row.score) == (Status.OK, 0)
+    cases = (tmp_path / "out" / "results" / "no_set_up.ipynb" / "cases.json").read_text(encoding="utf-8")
+    assert "ejecuta (y no borres) la celda de configuración" in cases

@@ -43,3 +43,14 @@ def test_solution_reads_as_reference_code():
     code = _code(paths.SOLUTION / paths.MASTER.name)
     assert "# BEGIN SOLUTION" not in code and "# SOLUTION" not in code and "PROMPT" not in code
     assert "optimizer=keras.optimizers.Adam(learning_rate=1e-5)" in code
+
+
+def test_no_english_otter_boilerplate_in_the_template_or_the_solution():
+    import nbformat
+
+    english = ("Type your answer", "## Submission", "Save your notebook", "Make sure you have run all cells",
+               "Please save before exporting", "replacing this text")
+    for stage in (paths.STUDENT, paths.SOLUTION):
+        nb = nbformat.read(stage / paths.MASTER.name, as_version=4)
+        found = [(i, e) for i, c in enumerate(nb.cells) for e in english if e in c.source]
+        assert found == [], (stage.name, found)

@@ -39,7 +39,7 @@ def test_images_as_a_tensor_pass():
     (X.astype("float32") / 255, "llegan a 1.00: no las normalices"),
     (X, "son uint8; se esperaba float32"),
     (X.astype("float32")[:, :16], "tienen forma (6, 16, 32, 3); se esperaba (6, 32, 32, 3)"),
-    (..., "se encontró nada"),
+    (..., "pero no hay ningún valor (falta la variable o sigue con `...`)"),
 ])
 def test_wrong_images_fail_saying_what_was_found(images, message):
     with pytest.raises(AssertionError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -59,7 +59,7 @@ def test_one_hot_labels_as_a_tensor_pass():
 def test_integer_labels_fail_with_a_true_message():
     with pytest.raises(AssertionError) as failed:
         tl_checks.check_labels({"y_train_cat": Y})
-    assert "se encontró un ndarray de forma (6, 1)" in str(failed.value)
+    assert "pero hay un ndarray de forma (6, 1)" in str(failed.value)
     assert "de forma (6, 10)" in str(failed.value)
 
 

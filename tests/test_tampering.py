@@ -80,3 +80,13 @@ def test_hidden_checks_are_not_shipped_to_students():
     assert "tl_hidden_checks.py" not in shipped
     assert not [(name, check) for name, text in shipped.items() for check in HIDDEN_CHECKS if check in text]
     assert (paths.SOLUTION / "tl_hidden_checks.py").exists()  # the instructor's copy
+
+
+def test_a_set_up_cell_without_lab_files_is_exempt_but_one_with_other_files_is_flagged():
+    nb = nbformat.read(TEMPLATE, as_version=4)
+    setup = next(c for c in nb.cells if c.cell_type == "code" and "LAB_FILES" in c.source)
+    original = setup.source
+    setup.source = embed.blank(original)
+    assert tampering.scan(nb, EXEMPT) == []
+    setup.source = embed.fill(embed.blank(original), "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==")  # an empty zip
+    assert tampering.scan(nb, EXEMPT) != []
