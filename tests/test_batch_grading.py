@@ -67,7 +67,10 @@ results = pathlib.Path.cwd().parents[2] / "results"
 results.mkdir(exist_ok=True)
 for name in ("results.json", "cases.json", "figure-1.png", "figure-9.png"):
     os.symlink({victim!r}, results / name)
-pathlib.Path({marker!r}).write_text("planted")
+# Proof that this cell ran, through the one channel a sandboxed job has: a figure the grader keeps.
+import matplotlib.pyplot as plt
+plt.plot([1, 2])
+plt.show()
 '''
 
 
@@ -76,17 +79,17 @@ def test_links_planted_by_the_graded_code_are_neither_written_through_nor_kept(t
     victim = tmp_path / "instructor_file.txt"
     victim.write_text("do not touch")
     nb = nbformat.read(BLANK, as_version=4)
-    marker = tmp_path / "hostile_cell_ran.txt"
-    nb.cells.append(nbformat.v4.new_code_cell(HOSTILE.format(victim=str(victim), marker=str(marker))))
+    nb.cells.append(nbformat.v4.new_code_cell(HOSTILE.format(victim=str(victim))))
     subs = tmp_path / "subs"
     subs.mkdir()
     nbformat.write(nb, subs / "hostile.ipynb")
 
     (tmp_path / "work").mkdir()
     (row,) = grade.grade_all(subs, out=tmp_path / "grades", jobs=1, timeout_s=300, workdir=tmp_path / "work")
-    assert marker.read_text() == "planted"  # the hostile cell did run
-    assert victim.read_text() == "do not touch"
-    assert row.status == Status.OK and row.score == 0
     kept = tmp_path / "grades" / "results" / "hostile.ipynb"
+    figure = kept / "figure-2.png"  # the blank template's own q7 cell makes figure-1
+    assert figure.read_bytes().startswith(b"\x89PNG") and not figure.is_symlink()  # the hostile cell did run
+    assert victim.read_text() == "do not touch"
+    assert row.status == Status.FLAGGED and row.score == 0 and "symlink" in row.message
     assert not any(p.is_symlink() for p in kept.iterdir()) and not (kept / "figure-9.png").exists()
     assert json.loads((kept / "cases.json").read_text())  # the job's own, not the planted link
