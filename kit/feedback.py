@@ -66,13 +66,21 @@ def _question_section(question: str, points: float, earned: float, cases: list) 
     return f'<h3>{esc(question)}: {earned:g} / {points:g}</h3>{listed}'
 
 
+def _detail(row: Row) -> str:
+    """A flagged row's lines come first in its message; an error's cause comes last in its log."""
+    if row.status == Status.FLAGGED:
+        return row.message if len(row.message) <= 1200 else row.message[:1200] + " …"
+    return row.message[-300:]
+
+
 def render(row: Row, cases: list, plots: list, questions: dict) -> str:
-    body = [f'<p class="score">{row.score:g} / {row.max_score:g} puntos automáticos</p>',
+    pending = " (pendientes de revisión)" if row.status == Status.FLAGGED else ""
+    body = [f'<p class="score">{row.score:g} / {row.max_score:g} puntos automáticos{pending}</p>',
             '<p class="muted">Las preguntas de discusión (Parte 5) las califica el profesorado a mano.</p>']
     if row.status != Status.OK:
         body.append(f'<div class="box warn"><strong>Estado: {esc(row.status.value)}.</strong> '
                     f'{esc(EXPLAINED.get(row.status, ""))}<br><span class="muted">Detalle: '
-                    f'{esc(row.message[-300:])}</span></div>')
+                    f'{esc(_detail(row))}</span></div>')
     body.append("<h2>Puntos por pregunta</h2>")
     body.append(pages.table(["Pregunta", "Puntos", "Máximo"],
                             [[esc(q), f"{row.questions.get(q, 0):g}", f"{p:g}"] for q, p in questions.items()],

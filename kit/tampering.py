@@ -254,4 +254,5 @@ def summary(findings: list, limit: int = 8) -> str:
     """One message for the row: what was found, first lines first."""
     shown = "; ".join(str(f) for f in findings[:limit])
     more = f"; y {len(findings) - limit} más" if len(findings) > limit else ""
-    return f"Marcada para revisión: el código toca la calificación ({len(findings)} líneas): {shown}{more}"
+    count = "1 línea" if len(findings) == 1 else f"{len(findings)} líneas"
+    return f"Marcada para revisión: el código toca la calificación ({count}): {shown}{more}"

@@ -90,3 +90,15 @@ def test_a_set_up_cell_without_lab_files_is_exempt_but_one_with_other_files_is_f
     assert tampering.scan(nb, EXEMPT) == []
     setup.source = embed.fill(embed.blank(original), "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==")  # an empty zip
     assert tampering.scan(nb, EXEMPT) != []
+
+
+def test_a_flagged_feedback_page_shows_the_lines_and_that_the_points_wait_for_review():
+    from kit import feedback
+    from kit.records import Row, Status
+
+    findings = tampering.scan(variants.variant("t3_numpy_isclose_patched"), EXEMPT)
+    row = Row("t3.ipynb", status=Status.FLAGGED, score=18, max_score=18, questions={"q1_datos": 2},
+              message=tampering.summary(findings))
+    page = feedback.render(row, [], [], {"q1_datos": 2})
+    assert "18 / 18 puntos automáticos (pendientes de revisión)" in page
+    assert "(1 línea): celda 19, línea 12: reemplaza np.isclose" in page
