@@ -127,7 +127,7 @@ class _Scanner(ast.NodeVisitor):
         if isinstance(func, ast.Attribute) and _root(func) == "grader":
             if not (isinstance(func.value, ast.Name) and func.attr in GRADER_METHODS):
                 self.flag(node, f"usa grader.{func.attr}")
-            for arg in node.args:
+            for arg in [*node.args, *node.keywords]:
                 self.visit(arg)
             return
         if isinstance(func, ast.Name) and func.id == "getattr":
@@ -153,8 +153,12 @@ class _Scanner(ast.NodeVisitor):
             return False
         magic = _text(node.args[0]) if node.args else None
         if func.attr in ("run_line_magic", "run_cell_magic") and magic in ALLOWED_MAGICS:
-            if func.attr == "run_cell_magic" and len(node.args) > 2 and _text(node.args[2]) is not None:
-                self.found.extend((node.lineno + line, reason) for line, reason in scan_source(_text(node.args[2])))
+            # What %time runs is a statement, what %%time runs is the cell's body: both are scanned as code.
+            cell = func.attr == "run_cell_magic"
+            code = _text(node.args[2 if cell else 1]) if len(node.args) > (2 if cell else 1) else None
+            if code is not None and magic != "matplotlib":
+                offset = node.lineno if cell else node.lineno - 1
+                self.found.extend((offset + line, reason) for line, reason in scan_source(code))
             return True
         what = {"system": "una orden del sistema (!)", "getoutput": "una orden del sistema (!)"}.get(func.attr)
         self.flag(node, what or f"la orden mágica %{magic}")

@@ -45,6 +45,14 @@ def test_a_shell_escape_is_flagged():
     assert _reasons("!pip install numpy==1.0") == ["una orden del sistema (!)"]
 
 
+def test_the_statement_of_a_line_time_magic_is_scanned():
+    assert _reasons("x = 1\n%time exec('y = 2')") == ["usa exec"]
+
+
+def test_keyword_arguments_of_grader_calls_are_scanned():
+    assert _reasons("grader.export(files=[__import__('os')])") == ["usa __import__"]
+
+
 def test_the_body_of_a_time_magic_is_scanned():
     assert _reasons("%%time\nx = 1\nexec('y = 2')") == ["usa exec"]
 
