@@ -90,9 +90,8 @@ def write_final(path: Path, rows: list, questions: dict, manual: list, manual_gr
     written = []
     for r in rows:
         marks = manual_grades.get(r.submission, {})
-        accepted = marks.pop(ACCEPT, False) if marks else False
-        total = r.score + sum(v for v in marks.values() if v is not None)
-        held = r.status == Status.FLAGGED and not accepted
+        total = r.score + sum(marks[q.name] for q in manual if marks.get(q.name) is not None)
+        held = r.status == Status.FLAGGED and not marks.get(ACCEPT, False)
         written.append({"submission": r.submission, "student": student_name(r.submission, pattern),
                         "status": r.status.value, **{q: f"{r.questions.get(q, 0):g}" for q in questions},
                         **{q.name: "" if marks.get(q.name) is None else f"{marks[q.name]:g}" for q in manual},

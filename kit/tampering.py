@@ -206,23 +206,30 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def scan_source(source: str, imported=None) -> list:
-    """[(line, reason)] for one cell's Python source; a cell that does not parse cannot run, so it is left alone."""
+def _parse(source: str):
+    """The cell's syntax tree as IPython would run it; None for a cell that does not parse (it cannot run)."""
     try:
-        tree = ast.parse(python_of(source))
+        return ast.parse(python_of(source))
     except SyntaxError:
-        return []
+        return None
+
+
+def _scanned(tree, imported) -> _Scanner:
     scanner = _Scanner()
-    scanner.imported |= set(imported or ())
+    scanner.imported |= set(imported)
     scanner.visit(tree)
-    return sorted(set(scanner.found))
+    return scanner
+
+
+def scan_source(source: str, imported=None) -> list:
+    """[(line, reason)] for one cell's Python source; a cell that does not parse is left alone."""
+    tree = _parse(source)
+    return [] if tree is None else sorted(set(_scanned(tree, imported or ()).found))
 
 
 def _fingerprint(source: str) -> str | None:
-    try:
-        return ast.dump(ast.parse(python_of(source)))
-    except SyntaxError:
-        return None
+    tree = _parse(source)
+    return None if tree is None else ast.dump(tree)
 
 
 def kit_cells(template: Path = paths.STUDENT / paths.MASTER.name) -> set:
@@ -239,18 +246,15 @@ def scan(notebook, exempt: set = frozenset()) -> list:
     """Every ``Finding`` in a notebook's code cells, except in the kit's own unchanged cells."""
     findings, imported = [], set()
     for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code":
+        tree = _parse(cell.source) if cell.cell_type == "code" else None
+        if tree is None:
             continue
-        if _fingerprint(cell.source) not in exempt:
+        scanner = _scanned(tree, imported)
+        if ast.dump(tree) not in exempt:
             lines = cell.source.splitlines()
-            for line, reason in scan_source(cell.source, imported):
+            for line, reason in sorted(set(scanner.found)):
                 findings.append(Finding(index, line, lines[line - 1] if 0 < line <= len(lines) else "", reason))
-        try:  # names imported in any cell, the kit's included, are modules whose attributes must not be replaced
-            tree = ast.parse(python_of(cell.source))
-            imported |= {(a.asname or a.name).split(".")[0] for n in ast.walk(tree)
-                         if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
-        except SyntaxError:
-            pass
+        imported = scanner.imported  # names imported in any cell, the kit's included: their attributes are guarded
     return findings
 
 

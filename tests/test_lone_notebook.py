@@ -8,6 +8,7 @@ import re
 import shutil
 import sys
 import zipfile
+from unittest import mock
 
 import nbformat
 import pytest
@@ -21,13 +22,9 @@ pytestmark = pytest.mark.slow
 
 
 def _execute(nb, folder, timeout=600):
-    old = os.environ.get("LAB_MODE")
-    os.environ["LAB_MODE"] = "fast"
-    try:
+    with mock.patch.dict(os.environ, LAB_MODE="fast"):  # the kernel inherits it
         NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(folder)}}).execute()
-    finally:
-        os.environ.pop("LAB_MODE") if old is None else os.environ.__setitem__("LAB_MODE", old)
     return nb
 
 
