@@ -165,13 +165,13 @@ def _expects_unit_range(kwargs):
 
 def check_base_requested():
     fit = phase1()
-    kwargs = AUDIT.base_kwargs(fit.base)
+    kwargs = fit.base_kwargs
     expect(kwargs is not None, "La base del modelo no se creó con `keras.applications.EfficientNetV2B0(...)`.")
     expect(kwargs.get("weights") == "imagenet",
            f"La base se creó con weights={kwargs.get('weights')!r}: pide los pesos pre-entrenados "
            "con weights='imagenet'.")
     expect(kwargs.get("include_top") is False, "La base debe crearse sin la capa superior: include_top=False.")
-    shape = tuple(fit.base.inputs[0].shape[1:])
+    shape = tuple(fit.base_input_shape or ())
     expect(shape == (32, 32, 3), f"La entrada de la base es {shape}; adapta input_shape=(32, 32, 3).")
     if fit.x is not None and fit.x.size:
         sample = _sample(fit.x)
@@ -197,70 +197,48 @@ def check_phase1_frozen():
            "Al empezar la fase 1 no había ningún peso entrenable: congela solo la base, no el modelo entero.")
 
 
-def _head_layers(fit):
-    layers = []
-    after_base = False
-    for layer in fit.model._flatten_layers(include_self=False, recursive=False):
-        if layer is fit.base:
-            after_base = True
-        elif after_base and type(layer).__name__ != "InputLayer":
-            layers.append(layer)
-    return layers
-
-
 def check_head():
     fit = phase1()
-    head = _head_layers(fit)
-    kinds = [type(layer).__name__ for layer in head]
+    kinds = [kind for kind, _, _ in fit.head]
     expect(kinds[:1] == ["GlobalAveragePooling2D"],
            f"La cabeza es {kinds}: debe empezar con GlobalAveragePooling2D justo después de la base.")
     expect("Dropout" in kinds, f"La cabeza es {kinds}: falta una capa Dropout para regularizar.")
-    dense = [layer for layer in head if type(layer).__name__ == "Dense"]
-    expect(dense and dense[-1].units == 10, "La última capa Dense debe tener 10 unidades (una por clase).")
+    dense = [units for kind, units, _ in fit.head if kind == "Dense"]
+    expect(dense and dense[-1] == 10, "La última capa Dense debe tener 10 unidades (una por clase).")
     expect(_ends_in_softmax(fit), "La salida debe usar activación softmax (p. ej. `Dense(10, activation='softmax')`).")
 
 
 def _ends_in_softmax(fit):
-    head = _head_layers(fit)
-    if not head:
+    """``fit.head``: [kind, units, activation] of each layer after the base, as the audit described them."""
+    if not fit.head:
         return False
-    last = head[-1]
-    activation = getattr(getattr(last, "activation", None), "__name__", None)
-    return activation == "softmax" or type(last).__name__ == "Softmax"
-
-
-def _from_logits(loss):
-    """Whether the loss reads its input as logits: a string or a plain function never does."""
-    if loss is None or isinstance(loss, str):
-        return False
-    value = getattr(loss, "from_logits", None)
-    if value is None:
-        try:
-            value = loss.get_config().get("from_logits")
-        except Exception:
-            value = None
-    return bool(value)
+    kind, _, activation = fit.head[-1]
+    return activation == "softmax" or kind == "Softmax"
 
 
 def _loss_contradicts_head(fit):
     """A message if the loss expects logits while the head outputs probabilities, else None."""
-    if _from_logits(fit.loss) and _ends_in_softmax(fit):
+    if fit.loss_info.get("from_logits") and _ends_in_softmax(fit):
         return ("la pérdida se configuró con from_logits=True, pero la cabeza termina en softmax y ya da "
                 "probabilidades: la pérdida las trataría como logits. Usa `CategoricalCrossentropy()` sin "
                 "from_logits.")
     return None
 
 
-def _is_cce(loss):
+def _is_cce(info):
     """CategoricalCrossentropy, as an object, a function or a string (the head's softmax is judged apart)."""
-    name = loss if isinstance(loss, str) else (getattr(loss, "__name__", None) or type(loss).__name__)
-    return name.replace("_", "").lower() == "categoricalcrossentropy"
+    name = info.get("string") if "string" in info else info.get("name")
+    return str(name).replace("_", "").lower() == "categoricalcrossentropy"
+
+
+def _loss_text(info):
+    return repr(info["string"]) if "string" in info else info.get("repr")
 
 
 def check_phase1_compile():
     fit = phase1()
     expect(fit.optimizer_class == "Adam", f"La fase 1 se entrenó con {fit.optimizer_class}; usa `Adam`.")
-    expect(_is_cce(fit.loss), f"La pérdida de la fase 1 es {fit.loss!r}: usa `CategoricalCrossentropy()` "
+    expect(_is_cce(fit.loss_info), f"La pérdida de la fase 1 es {_loss_text(fit.loss_info)}: usa `CategoricalCrossentropy()` "
                               "(las etiquetas son one-hot).")
     contradiction = _loss_contradicts_head(fit)
     expect(contradiction is None, f"En la fase 1, {contradiction}")
@@ -415,23 +393,26 @@ def origins(value):
     fits = AUDIT.model_fits()
     model = fits[0].model if fits else None
     found = []
-    for record in AUDIT.evaluations:
+    for index, record in enumerate(AUDIT.evaluations):
         if record.model is not model or record.kind != "evaluate" or not _is_test_data(record.x):
             continue
         result = record.result
         items = result.items() if isinstance(result, dict) else enumerate(result) if isinstance(result, list) else ()
         for key, v in items:
-            if v is value:
+            if AUDIT.same(value, v, ("evaluate", index, key)):
                 role = ("loss" if key in (0, "loss") else
                         "accuracy" if key == 1 or (isinstance(key, str) and "acc" in key) else "other")
                 found.append(Origin(record.fits_done, role, "evaluate"))
     for done, fit in enumerate(fits, start=1):
         if not _is_test_data(fit.validation):
             continue
+        index = AUDIT.fits.index(fit)
         for kind in ("accuracy", "loss"):
             key = fit.val_key(kind)
-            if key and any(v is value for v in fit.history[key]):
-                last = fit.history[key][-1] is value
+            hits = [j for j, v in enumerate(fit.history[key]) if AUDIT.same(value, v, ("history", index, key, j))] \
+                if key else []
+            if hits:
+                last = hits[-1] == len(fit.history[key]) - 1
                 found.append(Origin(done, kind if last else "epoch", "validation"))
     return found
 

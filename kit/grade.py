@@ -3,9 +3,12 @@
     python -m kit grade SUBMISSIONS [--out grades] [--jobs 2] [--timeout 600] [--memory-mb 4096] [--force]
 
 Each submission (``.ipynb`` or an Otter export ``.zip``) is copied into a private job
-folder and graded there by Otter in its own process (``kit/run_job.py``), so a broken,
-slow or memory-hungry submission only ever costs its own row. Otter has no limits of its
-own: a watcher kills the whole process tree past the time or resident-memory limit.
+folder and run there in a fresh kernel (``kit.job.execute``) that reports what happens over
+a channel this process opens first (``kit.job.channel``); the verdict is made afterwards by
+``kit.job.decide``, a process that runs no student code. A broken, slow, memory- or
+disk-hungry submission only ever costs its own row: a watcher kills the whole process tree
+past the time limit, the memory limit (resident memory plus the job's RAM-backed files) or
+the disk limit (its folder and its ``/tmp``).
 
 Re-running into the same ``--out`` regrades only submissions whose content (or the
 autograder) changed. Then ``kit.classwork`` writes the feedback pages, the discussion
@@ -17,7 +20,9 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,16 +32,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import psutil
 
 from kit import intake, paths, sandbox, tampering
+from kit.job import channel
 from kit.records import Row, Status
 
 SUFFIXES = (".ipynb", ".zip")
 POLL_S = 0.25
+DISK_POLL_S = 1.0
 MAX_PROCESSES = 256  # a kernel and its helpers need a handful; more is a fork bomb
-RUN_JOB = Path(__file__).resolve().with_name("run_job.py")
-JOB_OUTPUTS = ("results.json", "cases.json", "figure-*.png")
+MAX_FILES = 100_000  # walking more to size a folder is itself the attack
+EXECUTE = Path(__file__).resolve().parent / "job" / "execute.py"
+FIGURES = "figure-*.png"
+PUBLIC_FILES = ("tl_audit.py", "tl_checks.py", "tl_fastmode.py", "tl_setup.py", "tl_cifar10_sample.npz",
+                "CIFAR10_SAMPLE.md")
+"""What the graded kernel gets beside the notebook: the public runtime. Tests and hidden checks stay outside."""
 
 
 def questions_of(autograder: Path) -> dict:
@@ -60,7 +72,7 @@ class Run:
     """How one limited process tree ended."""
 
     status: Status | None
-    """``TIMEOUT``, ``MEMORY`` or ``ERROR`` (too many processes) when the watcher stopped it, else None."""
+    """``TIMEOUT``, ``MEMORY``, ``DISK`` or ``ERROR`` (too many processes) when the watcher stopped it, else None."""
     code: int
     """Its exit code."""
     seconds: float
@@ -69,6 +81,8 @@ class Run:
     """Peak resident memory of the whole process tree."""
     peak_process_mb: float
     """Peak resident memory of its largest process (the notebook's kernel)."""
+    detail: str = ""
+    """Which limit, in Spanish, when one stopped it."""
 
 
 def _rss(proc: psutil.Process) -> list:
@@ -91,30 +105,87 @@ def _kill_tree(proc: psutil.Process) -> None:
     psutil.wait_procs(procs, timeout=10)
 
 
-def run_limited(cmd, cwd, env, timeout_s, memory_mb, log_path) -> Run:
-    """Run ``cmd`` in its own session under a time limit and a limit on the tree's resident memory."""
+def _ram_files(proc: psutil.Process) -> int:
+    """Bytes the job holds in RAM-backed file systems of its own (the sandbox's ``/tmp`` and ``/dev/shm``)."""
+    held = 0
+    inside = next(iter(proc.children(recursive=True)), None)
+    if inside is None:
+        return 0
+    for mount in ("tmp", "dev/shm"):
+        try:
+            st = os.statvfs(f"/proc/{inside.pid}/root/{mount}")
+        except OSError:
+            continue
+        held += (st.f_blocks - st.f_bfree) * st.f_frsize
+    return held
+
+
+def folder_bytes(folder: Path) -> int:
+    """Disk blocks under ``folder`` (sparse files count what they really use); past ``MAX_FILES`` entries, infinite."""
+    total, seen, stack = 0, 0, [str(folder)]
+    while stack:
+        try:
+            entries = os.scandir(stack.pop())
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                seen += 1
+                if seen > MAX_FILES:
+                    return 1 << 62
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    else:
+                        total += entry.stat(follow_symlinks=False).st_blocks * 512
+                except OSError:
+                    continue
+    return total
+
+
+def _file_cap(max_bytes):
+    """In the child: no single file past the disk cap, and a write past it fails (EFBIG) instead of killing."""
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
+    return apply
+
+
+def run_limited(cmd, cwd, env, timeout_s, memory_mb, log_path, disk_mb=None, disk_path=None, tmp_mb=None) -> Run:
+    """Run ``cmd`` in its own session under limits on time, on memory (the tree's resident memory plus its
+    RAM-backed files), on the files in ``disk_path`` and on its private ``/tmp`` (``tmp_mb``)."""
     start = time.monotonic()
     peak = peak_process = 0
-    status = None
+    status, detail, last_disk = None, "", 0.0
+    cap = int(disk_mb * 2**20) if disk_mb else None
     with open(log_path, "wb") as log:
         popen = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+                                 start_new_session=True, preexec_fn=_file_cap(cap) if cap else None)
         proc = psutil.Process(popen.pid)
         while popen.poll() is None:
             sizes = _rss(proc) or [0]
-            peak, peak_process = max(peak, sum(sizes)), max(peak_process, max(sizes))
+            ram_files = _ram_files(proc) if tmp_mb else 0
+            peak, peak_process = max(peak, sum(sizes) + ram_files), max(peak_process, max(sizes))
             if len(sizes) > MAX_PROCESSES:
-                status = Status.ERROR
+                status, detail = Status.ERROR, f"más de {MAX_PROCESSES} procesos a la vez"
             elif peak > memory_mb * 2**20:
-                status = Status.MEMORY
+                status, detail = Status.MEMORY, f"más de {memory_mb:.0f} MB de memoria (contando sus archivos en RAM)"
+            elif tmp_mb and ram_files >= 0.98 * tmp_mb * 2**20:
+                status, detail = Status.DISK, f"llenó su /tmp ({tmp_mb:.0f} MB)"
             elif time.monotonic() - start > timeout_s:
-                status = Status.TIMEOUT
+                status, detail = Status.TIMEOUT, f"más de {timeout_s:.0f} s"
+            elif cap and disk_path and time.monotonic() - last_disk >= DISK_POLL_S:
+                last_disk = time.monotonic()
+                if folder_bytes(disk_path) >= cap:
+                    status, detail = Status.DISK, f"sus archivos llegaron a {disk_mb:.0f} MB en disco"
             if status:
                 _kill_tree(proc)
                 break
             time.sleep(POLL_S)
         code = popen.wait()
-    return Run(status, code, time.monotonic() - start, peak / 2**20, peak_process / 2**20)
+    if status is None and cap and disk_path and folder_bytes(disk_path) >= cap:
+        status, detail = Status.DISK, f"sus archivos llegaron a {disk_mb:.0f} MB en disco"
+    return Run(status, code, time.monotonic() - start, peak / 2**20, peak_process / 2**20, detail)
 
 
 def _tail(path: Path, lines=3) -> str:
@@ -148,9 +219,35 @@ def load_row(out: Path, submission: str) -> Row | None:
         return None
 
 
+def unpack_lab(autograder: Path, dest: Path) -> Path:
+    """The autograder as the decider reads it: ``files/``, ``tests/`` and ``otter_config.json``."""
+    with zipfile.ZipFile(autograder) as zf:
+        for name in zf.namelist():
+            if name.startswith(("files/", "tests/")) or name == "otter_config.json":
+                zf.extract(name, dest)
+    return dest
+
+
+def prepare_job(submission: Path, lab: Path, work: Path) -> Path:
+    """The job's working folder: the submitted notebook (out of its zip) beside the public runtime only."""
+    work.mkdir()
+    name = submission.name if submission.suffix == ".ipynb" else submission.stem + ".ipynb"
+    notebook = work / name
+    nbformat.write(intake.read_notebook(submission), notebook)
+    for public in PUBLIC_FILES:
+        if (lab / "files" / public).exists():
+            shutil.copy(lab / "files" / public, work / public)
+    return notebook
+
+
+def _limits(run: Run) -> str:
+    return f"{run.detail}: calificación detenida"
+
+
 def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, memory_mb: float,
               questions: dict, threads: int = 1, workdir: Path | None = None, key: str | None = None,
-              exempt: set | None = None) -> Row:
+              exempt: set | None = None, disk_mb: float = 2048, tmp_mb: float = 1024,
+              max_unzipped_mb: float = intake.MAX_UNZIPPED_MB) -> Row:
     """Grade one submission in a job of its own; ``exempt`` are the kit's own cells (``tampering.kit_cells``,
     of the student template by default)."""
     row = Row(submission.name, questions={q: 0.0 for q in questions}, max_score=sum(questions.values()),
@@ -158,46 +255,66 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
     dest = results_dir(out, submission.name)
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
-    refused = intake.problem(submission, intake.assignment_of(autograder))
+    refused = intake.problem(submission, intake.assignment_of(autograder), max_unzipped_mb)
     if refused:  # no job for a file that cannot be graded: the row says why
         row.status, row.message = Status.ERROR, refused
         return _saved(row, dest)
-    findings = tampering.scan(intake.read_notebook(submission), tampering.kit_cells() if exempt is None else exempt)
-    with tempfile.TemporaryDirectory(prefix="tl-grade-", dir=workdir) as job:
-        job = Path(job)
-        work, results = job / "submission", job / "results"
-        work.mkdir()
-        copy = work / submission.name  # otter never sees, so never touches, the original
-        shutil.copy(submission, copy)
-        shutil.copy(autograder, job / "autograder.zip")  # the sandbox hides the autograder's own folder
-        env = dict(os.environ, TMPDIR=str(job),  # what otter leaves behind when killed goes with the job
-                   **_thread_env(threads))
-        cmd = [sys.executable, str(RUN_JOB), str(copy), str(job / "autograder.zip"), str(results)]
-        if sandbox.available():
-            cmd = sandbox.command(cmd, job, hide=[submission.parent, out, autograder.parent])
-        run = run_limited(cmd, job, env, timeout_s, memory_mb, dest / "otter.log")
-        for pattern in JOB_OUTPUTS:  # the job writes only inside its folder; keep what it made
-            for made in sorted(results.glob(pattern)) if results.is_dir() and not results.is_symlink() else []:
-                if made.is_file() and not made.is_symlink():  # never a link the graded code planted
-                    shutil.copy(made, dest / made.name)
-    row.seconds, row.peak_mb = run.seconds, run.peak_mb
-    if run.status == Status.TIMEOUT:
-        row.status, row.message = run.status, f"más de {timeout_s:.0f} s: calificación detenida"
-    elif run.status == Status.ERROR:
-        row.status, row.message = run.status, f"más de {MAX_PROCESSES} procesos a la vez: calificación detenida"
-    elif run.status == Status.MEMORY:
-        row.status, row.message = run.status, f"más de {memory_mb:.0f} MB de memoria: calificación detenida"
-    elif run.code != 0 or not (dest / "results.json").exists():
+    started = time.monotonic()
+    exempt = tampering.kit_cells() if exempt is None else exempt
+    findings = tampering.scan(intake.read_notebook(submission), exempt)
+    with tempfile.TemporaryDirectory(prefix="tl-grade-", dir=workdir) as job, \
+            tempfile.TemporaryDirectory(prefix="tl-decide-", dir=workdir) as private:
+        job, private = Path(job), Path(private)  # the job's folder, and the parent's own that the job never sees
+        lab = unpack_lab(autograder, private / "lab")
+        notebook = prepare_job(submission, lab, job / "work")
+        sockets = Path(tempfile.mkdtemp(prefix="tlc-", dir="/tmp"))  # short: a socket's path has 108 bytes
+        listener = channel.Listener(sockets / "obs.sock", private / "observations.jsonl")
+        env = dict(os.environ, TMPDIR=str(job), **_thread_env(threads))
+        env.pop("TL_CHANNEL", None)
+        cmd = [sys.executable, str(EXECUTE), str(notebook), str(sockets / "obs.sock"), str(job / "figures")]
+        confined = sandbox.available()
+        if confined:
+            cmd = sandbox.command(cmd, job, hide=[submission.parent, out, autograder.parent, private], tmp_mb=tmp_mb,
+                                  shared=[sockets])
+        try:
+            run = run_limited(cmd, job, env, timeout_s, memory_mb, dest / "otter.log", disk_mb=disk_mb,
+                              disk_path=job, tmp_mb=tmp_mb if confined else None)
+        finally:
+            listener.close()
+            shutil.rmtree(sockets, ignore_errors=True)
+        figures = job / "figures"
+        for made in sorted(figures.glob(FIGURES)) if figures.is_dir() and not figures.is_symlink() else []:
+            if made.is_file() and not made.is_symlink():  # never a link the graded code planted
+                shutil.copy(made, dest / made.name)
+        decided = None
+        if run.status is None:
+            (private / "exempt.txt").write_text("\n".join(sorted(e for e in exempt if e)))
+            decided = subprocess.run(
+                [sys.executable, "-m", "kit.job.decide", str(private / "observations.jsonl"), str(submission),
+                 str(lab), str(private / "verdict"), "--exempt", str(private / "exempt.txt"),
+                 *(["--probe-sandbox"] if confined else [])],
+                cwd=paths.ROOT, capture_output=True, text=True, timeout=600)
+            with open(dest / "otter.log", "a", encoding="utf-8") as log:
+                log.write(decided.stdout + decided.stderr)
+            for name in ("results.json", "cases.json", "evidence.json"):
+                if (private / "verdict" / name).exists():
+                    shutil.copy(private / "verdict" / name, dest / name)
+    row.seconds, row.peak_mb = time.monotonic() - started, run.peak_mb
+    if run.status is not None:
+        row.status, row.message = run.status, _limits(run)
+    elif decided is None or decided.returncode != 0 or not (dest / "results.json").exists():
         row.status = Status.ERROR
-        row.message = f"otter run terminó con código {run.code}: {_tail(dest / 'otter.log')}"
+        row.message = f"la calificación terminó con código {decided.returncode if decided else run.code}: " \
+                      f"{_tail(dest / 'otter.log')}"
     else:
         data = json.loads((dest / "results.json").read_text())
         for test in data.get("tests", []):
             if test.get("name") in row.questions:
                 row.questions[test["name"]] = float(test.get("score") or 0)
         row.score = sum(row.questions.values())
-        if findings:  # graded all the same: the instructor judges the points with the lines in front of them
-            row.status, row.message = Status.FLAGGED, tampering.summary(findings)
+        evidence = [tampering.Finding(**f) for f in json.loads((dest / "evidence.json").read_text())]
+        if findings or evidence:  # graded all the same: the instructor judges the points with the lines in front
+            row.status, row.message = Status.FLAGGED, tampering.summary(findings + evidence)
     return _saved(row, dest)
 
 

@@ -10,15 +10,27 @@ from pathlib import Path
 import nbformat
 
 
+MAX_UNZIPPED_MB = 200
+"""Default cap on what an export zip may expand to: the lab's notebook is well under 10 MB."""
+
+
 class Unreadable(ValueError):
     """The file holds no single readable notebook; the message says what was found, in Spanish."""
 
 
-def read_notebook(path: Path):
-    """The submitted notebook: an ``.ipynb`` or the one notebook inside an export zip. Raises ``Unreadable``."""
+def read_notebook(path: Path, max_unzipped_mb: float = MAX_UNZIPPED_MB):
+    """The submitted notebook: an ``.ipynb`` or the one notebook inside an export zip. Raises ``Unreadable``.
+
+    A zip is judged by its directory before anything is extracted: one that would expand past
+    ``max_unzipped_mb`` is refused (zipfile never reads past a member's declared size).
+    """
     try:
         if path.suffix == ".zip":
             with zipfile.ZipFile(path) as zf:
+                total = sum(info.file_size for info in zf.infolist())
+                if total > max_unzipped_mb * 2**20:
+                    raise Unreadable(f"el zip se expandiría a {total / 2**20:,.0f} MB, más que el límite de "
+                                     f"{max_unzipped_mb:,.0f} MB (¿una bomba de compresión?); no se ha extraído")
                 names = [n for n in zf.namelist() if n.endswith(".ipynb") and not n.startswith("__MACOSX")]
                 if len(names) != 1:
                     raise Unreadable(f"el zip contiene {len(names)} cuadernos .ipynb (se esperaba 1)")
@@ -37,10 +49,10 @@ def assignment_of(autograder: Path) -> str | None:
         return json.loads(zf.read("otter_config.json")).get("assignment_name")
 
 
-def problem(submission: Path, assignment: str | None) -> str | None:
+def problem(submission: Path, assignment: str | None, max_unzipped_mb: float = MAX_UNZIPPED_MB) -> str | None:
     """Why ``submission`` cannot be graded as this assignment, or None when it can."""
     try:
-        nb = read_notebook(submission)
+        nb = read_notebook(submission, max_unzipped_mb)
     except Unreadable as exc:
         return f"Entrega no calificable: {exc}."
     if not nb.cells:

@@ -14,8 +14,11 @@ class Status(str, enum.Enum):
     """Stopped past the time limit: 0 points."""
     MEMORY = "memory"
     """Stopped past the resident-memory limit of its process tree: 0 points."""
+    DISK = "disk"
+    """Stopped when its files (the job folder, its ``/tmp``) passed their cap: 0 points."""
     FLAGGED = "flagged"
-    """Graded, but its code reaches into the grading machinery: Otter's points, held for the instructor's review."""
+    """Graded, but its code reaches into the grading machinery (read before it ran, or seen while it ran):
+    the points are held for the instructor's review."""
 
     def __str__(self) -> str:
         return self.value

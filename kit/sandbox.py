@@ -52,10 +52,13 @@ def _existing(paths_):
     return out
 
 
-def command(cmd: list, job: Path, hide: list) -> list:
+def command(cmd: list, job: Path, hide: list, tmp_mb: float = 1024, shared: list = ()) -> list:
     """``cmd`` wrapped to run in ``job``: ``hide`` (folders) and the user's home read as empty, the kit's
-    code and the Python running it stay readable, and only ``job`` and a private ``/tmp`` are writable."""
-    args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+    code and the Python running it stay readable, and only ``job``, ``shared`` (the channel's socket) and a
+    private ``/tmp`` and ``/dev/shm`` of ``tmp_mb`` each are writable."""
+    size = str(int(tmp_mb * 2**20))
+    args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm",
+            "--proc", "/proc", "--size", size, "--tmpfs", "/tmp"]
     for folder in _existing([Path.home(), paths.ROOT, *hide]):
         args += ["--tmpfs", str(folder)]
     # Mounted after the empty folders, so they reappear inside them when they live there (a venv in the repo,
@@ -64,6 +67,8 @@ def command(cmd: list, job: Path, hide: list) -> list:
     for folder in _existing([sys.prefix, sys.base_prefix, paths.ROOT / "kit", *weights]):
         args += ["--ro-bind", str(folder), str(folder)]
     job = Path(job).resolve()
+    for folder in shared:
+        args += ["--bind", str(folder), str(folder)]
     args += ["--bind", str(job), str(job), "--chdir", str(job), "--setenv", "HOME", str(job),
              "--unshare-all", "--die-with-parent", "--new-session", "--"]
     return args + [str(c) for c in cmd]

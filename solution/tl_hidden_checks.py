@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 _public = runpy.run_path(str(Path(__file__).resolve().with_name("tl_checks.py")))
-(AUDIT, ATOL, fail, expect, phase1, phase2, _base_layer_range, _bn, _as_fraction, _check_provenance,
+(ATOL, fail, expect, phase1, phase2, _base_layer_range, _bn, _as_fraction, _check_provenance,
  evaluated_accuracies, validation_accuracy, _matches) = (_public[name] for name in (
-    "AUDIT", "ATOL", "fail", "expect", "phase1", "phase2", "_base_layer_range", "_bn", "_as_fraction",
+    "ATOL", "fail", "expect", "phase1", "phase2", "_base_layer_range", "_bn", "_as_fraction",
     "_check_provenance", "evaluated_accuracies", "validation_accuracy", "_matches"))
 
 
@@ -102,24 +102,53 @@ def improvement_slice(env):
     return None
 
 
+def _imports_needed(env, needed):
+    """The notebook's own top-level imports that bind a name the formula reads (``np``, ``math``...)."""
+    kept = []
+    for source in list(env.get("In") or []):
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        kept += [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom)) and _assigned_import(node)
+                 & needed]
+    return kept
+
+
+def _assigned_import(node):
+    return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+
+
 def probe_improvement(env):
-    """``improvement`` recomputed by the student's own code with a baseline of 0.25 and a final 0.75, or None."""
-    import contextlib
-    import io
+    """``improvement`` recomputed by the student's own code with a baseline of 0.25 and a final 0.75, or None.
+
+    The statements run in a fresh Python process (``env["__probe_command__"]`` wraps it in the grader's
+    sandbox), never in the process that decides the grade.
+    """
+    import json
+    import subprocess
+    import sys
+    import tempfile
 
     code = improvement_slice(env)
     if code is None:
         return None
-    scope = {**{k: v for k, v in env.items() if not k.startswith("_")}, **PROBE}
-    AUDIT.probing += 1
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(code, "<improvement>", "exec"), scope)
-        return float(scope["improvement"])
-    except Exception:  # a formula that cannot run apart from its cell is judged by value alone
+    needed = {n.id for n in ast.walk(code) if isinstance(n, ast.Name)}
+    body = _imports_needed(env, needed) + [ast.parse(f"{k} = {v!r}").body[0] for k, v in PROBE.items()] + code.body
+    program = (ast.unparse(ast.Module(body=body, type_ignores=[]))
+               + "\nimport json as _j\nprint('TL-PROBE ' + _j.dumps(float(improvement)))\n")
+    with tempfile.TemporaryDirectory(prefix="tl-probe-") as folder:
+        command = [*env.get("__probe_command__", []), sys.executable, "-I", "-c", program]
+        try:
+            done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=60,
+                                  env={"PATH": "/usr/bin:/bin", "HOME": folder, "OMP_NUM_THREADS": "1"})
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+    lines = [line for line in done.stdout.splitlines() if line.startswith("TL-PROBE ")]
+    try:  # a formula that cannot run apart from its cell is judged by value alone
+        return float(json.loads(lines[-1][len("TL-PROBE "):])) if done.returncode == 0 and lines else None
+    except ValueError:
         return None
-    finally:
-        AUDIT.probing -= 1
 
 
 def check_improvement(env):

@@ -1,43 +1,28 @@
-"""Grade one submission inside its job: ``otter run``, keeping what feedback and reports need.
+"""What one grading job writes: Otter's results, every test case, the figures the run displayed.
 
-    python kit/run_job.py SUBMISSION AUTOGRADER OUT
-
-Calls Otter's documented ``otter.run.main`` (what ``otter run`` does) and, once it has
-returned, writes to a fresh OUT: ``results.json`` (Otter's Gradescope results), ``cases.json``
-(every test case: question, name, hidden, passed, points, message) and ``figure-N.png`` (the
-images the graded run displayed). Exits 1 with Otter's error when grading produced no results.
+``results.json`` is Otter's Gradescope results, ``cases.json`` every test case (question,
+name, hidden, passed, points, message), ``figure-N.png`` the images the graded run displayed
+(bounded, PNG only: a student's output is untrusted).
 """
 import base64
-import json
 import re
 import shutil
-import sys
-import zipfile
-from dataclasses import asdict
 from pathlib import Path
 
-if __package__ in (None, ""):  # run by path inside the job: the kit is importable, not inherited by the kernel
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from kit.records import Case  # noqa: E402
+from kit.records import Case
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_FIGURES = 4
 MAX_FIGURE_BYTES = 2 * 2**20  # a student's output is untrusted: bounded, and PNG only
 
 
-def test_functions(autograder: Path) -> dict:
-    """{question: [test function names, in order]} from the autograder's test files.
+def test_functions(tests: dict) -> dict:
+    """{question: [test function names, in order]} from the test files' texts ({question: text}).
 
     Otter names a case ``q2_extraccion - 2`` (its position) and does not keep the function;
     the position gives the function's own name, which says what it checks.
     """
-    names = {}
-    with zipfile.ZipFile(autograder) as zf:
-        for path in zf.namelist():
-            if re.fullmatch(r"tests/[^/]+\.py", path):
-                text = zf.read(path).decode("utf-8")
-                names[Path(path).stem] = re.findall(r"^def (\w+)\(", text, re.M)
-    return names
+    return {question: re.findall(r"^def (\w+)\(", text, re.M) for question, text in tests.items()}
 
 
 def cases_of(results, functions: dict) -> list:
@@ -89,27 +74,7 @@ def write_new(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def main(argv=None) -> int:
-    submission, autograder, out = (Path(a) for a in (argv if argv is not None else sys.argv[1:]))
-    from otter.run import main as otter_run
-    from otter.run.run_autograder import AutograderConfig
-
-    try:
-        # No output_dir: Otter would copy results.json into a folder the notebook's code can reach first.
-        results = otter_run(str(submission), autograder=str(autograder), output_dir=None, no_logo=True)
-    except Exception as exc:  # e.g. another assignment's notebook: Otter writes no results
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    with zipfile.ZipFile(autograder) as zf:
-        config = AutograderConfig(json.loads(zf.read("otter_config.json")))
-    fresh_folder(out)  # written only now, after the graded kernel is gone
-    write_new(out / "results.json", json.dumps(results.to_gradescope_dict(config), indent=4).encode())
-    cases = [asdict(c) for c in cases_of(results, test_functions(autograder))]
-    write_new(out / "cases.json", json.dumps(cases, ensure_ascii=False, indent=1).encode("utf-8"))
-    for i, png in enumerate(figures_of(results.notebook), start=1):
+def write_figures(notebook, out: Path) -> None:
+    fresh_folder(out)
+    for i, png in enumerate(figures_of(notebook), start=1):
         write_new(out / f"figure-{i}.png", png)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
