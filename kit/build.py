@@ -97,7 +97,7 @@ def place(dist: Path, out: Path) -> None:
     ag = out / "autograder"
     ag.mkdir(parents=True)
     (zip_path,) = (dist / "autograder").glob("*.zip")
-    gradescope.package(zip_path, ag / "autograder.zip")
+    gradescope.package(zip_path, ag / "autograder.zip", template=out / "student_template" / NOTEBOOK)
     shutil.copytree(dist / "autograder" / "tests", ag / "tests")
     shutil.copy(dist / "autograder" / "otter_config.json", ag / "otter_config.json")
 

@@ -32,11 +32,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import psutil
 
 from kit import intake, paths, sandbox, tampering
 from kit.job import channel
+from kit.job.folder import prepare_job, unpack_lab
 from kit.records import Row, Status
 
 SUFFIXES = (".ipynb", ".zip")
@@ -46,9 +46,6 @@ MAX_PROCESSES = 256  # a kernel and its helpers need a handful; more is a fork b
 MAX_FILES = 100_000  # walking more to size a folder is itself the attack
 EXECUTE = Path(__file__).resolve().parent / "job" / "execute.py"
 FIGURES = "figure-*.png"
-PUBLIC_FILES = ("tl_audit.py", "tl_checks.py", "tl_fastmode.py", "tl_setup.py", "tl_cifar10_sample.npz",
-                "CIFAR10_SAMPLE.md")
-"""What the graded kernel gets beside the notebook: the public runtime. Tests and hidden checks stay outside."""
 
 
 def questions_of(autograder: Path) -> dict:
@@ -217,27 +214,6 @@ def load_row(out: Path, submission: str) -> Row | None:
         return Row.from_dict(json.loads((results_dir(out, submission) / "row.json").read_text()))
     except (OSError, ValueError, TypeError, KeyError):
         return None
-
-
-def unpack_lab(autograder: Path, dest: Path) -> Path:
-    """The autograder as the decider reads it: ``files/``, ``tests/`` and ``otter_config.json``."""
-    with zipfile.ZipFile(autograder) as zf:
-        for name in zf.namelist():
-            if name.startswith(("files/", "tests/")) or name == "otter_config.json":
-                zf.extract(name, dest)
-    return dest
-
-
-def prepare_job(submission: Path, lab: Path, work: Path) -> Path:
-    """The job's working folder: the submitted notebook (out of its zip) beside the public runtime only."""
-    work.mkdir()
-    name = submission.name if submission.suffix == ".ipynb" else submission.stem + ".ipynb"
-    notebook = work / name
-    nbformat.write(intake.read_notebook(submission), notebook)
-    for public in PUBLIC_FILES:
-        if (lab / "files" / public).exists():
-            shutil.copy(lab / "files" / public, work / public)
-    return notebook
 
 
 def _limits(run: Run) -> str:

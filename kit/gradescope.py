@@ -17,7 +17,12 @@ from pathlib import Path
 from kit import paths
 
 SOURCES = paths.ASSIGNMENT / "gradescope"
-REPLACED = {"setup.sh": 0o755, "run_autograder": 0o755, "run_otter.py": 0o644, "cache_assets.py": 0o644}
+REPLACED = {"setup.sh": 0o755, "run_autograder": 0o755, "cache_assets.py": 0o644}
+JOB_MODULES = ("kit/__init__.py", "kit/paths.py", "kit/intake.py", "kit/embed.py", "kit/tampering.py",
+               "kit/records.py", "kit/job/__init__.py", "kit/job/channel.py", "kit/job/decide.py",
+               "kit/job/execute.py", "kit/job/folder.py", "kit/job/gradescope.py", "kit/job/outputs.py",
+               "kit/job/recorder.py")
+"""The kit's grading job, shipped in the zip: Gradescope runs the same job as ``python -m kit grade``."""
 MODES = ("auto", "real")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zips carry timestamps; a constant one makes rebuilds byte-identical
 
@@ -38,13 +43,20 @@ def write_stable_zip(entries: dict, out: Path, modes: dict = None) -> None:
             zf.writestr(info, entries[name])
 
 
-def package(otter_zip: Path, out: Path, mode: str = "auto") -> None:
-    """Otter's zip with the lab's setup, entry point, asset cache and mode switch."""
+def package(otter_zip: Path, out: Path, mode: str = "auto", template: Path | None = None) -> None:
+    """Otter's zip with the lab's setup, entry point, asset cache, mode switch and the kit's grading job
+    (with the fingerprints of ``template``'s own cells, exempt from the scan)."""
+    from kit import tampering
+
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    entries = _entries(otter_zip)
+    entries = {k: v for k, v in _entries(otter_zip).items() if k != "run_otter.py"}
     for name in REPLACED:
         entries[name] = (SOURCES / name).read_bytes()
+    for name in JOB_MODULES:
+        entries[name] = (paths.ROOT / name).read_bytes()
+    exempt = tampering.kit_cells(template or paths.STUDENT / paths.MASTER.name)
+    entries["kit_cells.txt"] = "".join(f"{e}\n" for e in sorted(e for e in exempt if e)).encode()
     entries["lab_mode"] = f"{mode}\n".encode()
     write_stable_zip(entries, out, REPLACED)
 

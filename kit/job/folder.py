@@ -1,0 +1,33 @@
+"""The folders of one grading job: the autograder as the parent reads it, and what the kernel gets."""
+import shutil
+import zipfile
+from pathlib import Path
+
+import nbformat
+
+from kit import intake
+
+PUBLIC_FILES = ("tl_audit.py", "tl_checks.py", "tl_fastmode.py", "tl_setup.py", "tl_cifar10_sample.npz",
+                "CIFAR10_SAMPLE.md")
+"""What the graded kernel gets beside the notebook: the public runtime. Tests and hidden checks stay outside."""
+
+
+def unpack_lab(autograder: Path, dest: Path) -> Path:
+    """The autograder as the decider reads it: ``files/``, ``tests/`` and ``otter_config.json``."""
+    with zipfile.ZipFile(autograder) as zf:
+        for name in zf.namelist():
+            if name.startswith(("files/", "tests/")) or name == "otter_config.json":
+                zf.extract(name, dest)
+    return dest
+
+
+def prepare_job(submission: Path, lab: Path, work: Path) -> Path:
+    """The job's working folder: the submitted notebook (out of its zip) beside the public runtime only."""
+    work.mkdir(parents=True)
+    name = submission.name if submission.suffix == ".ipynb" else submission.stem + ".ipynb"
+    notebook = work / name
+    nbformat.write(intake.read_notebook(submission), notebook)
+    for public in PUBLIC_FILES:
+        if (lab / "files" / public).exists():
+            shutil.copy(lab / "files" / public, work / public)
+    return notebook
