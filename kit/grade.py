@@ -102,19 +102,29 @@ def _kill_tree(proc: psutil.Process) -> None:
     psutil.wait_procs(procs, timeout=10)
 
 
-def _ram_files(proc: psutil.Process) -> int:
-    """Bytes the job holds in RAM-backed file systems of its own (the sandbox's ``/tmp`` and ``/dev/shm``)."""
-    held = 0
-    inside = next(iter(proc.children(recursive=True)), None)
-    if inside is None:
+def _ram_files(proc: psutil.Process, size_mb: float) -> int:
+    """Bytes the job holds in its own RAM-backed file systems (the sandbox's ``/tmp`` and ``/dev/shm``).
+
+    Read through a process inside the sandbox (another mount namespace than ours), and only from
+    mounts of the job's own size: never the host's ``/tmp`` by mistake.
+    """
+    try:
+        ours = os.readlink("/proc/self/ns/mnt")
+    except OSError:
         return 0
-    for mount in ("tmp", "dev/shm"):
+    for child in proc.children(recursive=True):
         try:
-            st = os.statvfs(f"/proc/{inside.pid}/root/{mount}")
+            if os.readlink(f"/proc/{child.pid}/ns/mnt") == ours:
+                continue
+            held = 0
+            for mount in ("tmp", "dev/shm"):
+                st = os.statvfs(f"/proc/{child.pid}/root/{mount}")
+                if st.f_blocks * st.f_frsize <= size_mb * 2**20 * 1.05:
+                    held += (st.f_blocks - st.f_bfree) * st.f_frsize
+            return held
         except OSError:
             continue
-        held += (st.f_blocks - st.f_bfree) * st.f_frsize
-    return held
+    return 0
 
 
 def folder_bytes(folder: Path) -> int:
@@ -161,7 +171,7 @@ def run_limited(cmd, cwd, env, timeout_s, memory_mb, log_path, disk_mb=None, dis
         proc = psutil.Process(popen.pid)
         while popen.poll() is None:
             sizes = _rss(proc) or [0]
-            ram_files = _ram_files(proc) if tmp_mb else 0
+            ram_files = _ram_files(proc, tmp_mb) if tmp_mb else 0
             peak, peak_process = max(peak, sum(sizes) + ram_files), max(peak_process, max(sizes))
             if len(sizes) > MAX_PROCESSES:
                 status, detail = Status.ERROR, f"más de {MAX_PROCESSES} procesos a la vez"
@@ -237,7 +247,7 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
         return _saved(row, dest)
     started = time.monotonic()
     exempt = tampering.kit_cells() if exempt is None else exempt
-    findings = tampering.scan(intake.read_notebook(submission), exempt)
+    findings = tampering.scan(intake.read_notebook(submission, max_unzipped_mb), exempt)
     with tempfile.TemporaryDirectory(prefix="tl-grade-", dir=workdir) as job, \
             tempfile.TemporaryDirectory(prefix="tl-decide-", dir=workdir) as private:
         job, private = Path(job), Path(private)  # the job's folder, and the parent's own that the job never sees
@@ -303,7 +313,8 @@ def _saved(row: Row, dest: Path) -> Row:
 def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path = paths.DEFAULT_OUT,
               jobs: int = 2, timeout_s: float = 600, memory_mb: float = 4096, progress=None,
               force: bool = False, workdir: Path | None = None, on_start=None,
-              template: Path = paths.STUDENT / paths.MASTER.name) -> list:
+              template: Path = paths.STUDENT / paths.MASTER.name, disk_mb: float = 2048, tmp_mb: float = 1024,
+              max_unzipped_mb: float = intake.MAX_UNZIPPED_MB) -> list:
     """Grade every submission in ``folder`` that is new or changed since the last run into ``out``.
 
     ``on_start(n)`` is told how many will really be graded; ``progress(row)`` hears of each one done.
@@ -331,7 +342,7 @@ def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path =
     def work(sub):
         try:
             row = grade_one(sub, autograder, out, timeout_s, memory_mb, questions, threads, workdir, keys[sub.name],
-                            exempt)
+                            exempt, disk_mb=disk_mb, tmp_mb=tmp_mb, max_unzipped_mb=max_unzipped_mb)
         except Exception as exc:  # a row, never an aborted batch
             row = Row(sub.name, status=Status.ERROR, questions={q: 0.0 for q in questions},
                       max_score=sum(questions.values()), message=f"{type(exc).__name__}: {exc}")
@@ -397,7 +408,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help="where every output goes (default: grades)")
     p.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
     p.add_argument("--timeout", type=float, default=600, help="seconds per submission")
-    p.add_argument("--memory-mb", type=float, default=4096, help="resident memory per submission, whole process tree")
+    p.add_argument("--memory-mb", type=float, default=4096,
+                   help="memory per submission: the process tree's resident memory plus its RAM-backed files "
+                        "(its private /tmp and /dev/shm); past it the row is 'memory'")
+    p.add_argument("--disk-mb", type=float, default=2048,
+                   help="files per submission on disk (its job folder; no single file larger); past it the row is "
+                        "'disk'")
+    p.add_argument("--tmp-mb", type=float, default=1024,
+                   help="size of each submission's private /tmp and /dev/shm (RAM); filling it makes the row 'disk'")
+    p.add_argument("--max-unzipped-mb", type=float, default=intake.MAX_UNZIPPED_MB,
+                   help="an export zip that would expand past this is refused before extraction ('error')")
     p.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
     p.add_argument("--docker", action="store_true",
                    help="grade in Otter's own Docker containers instead (otter grade): needs a Docker engine; "
@@ -419,7 +439,8 @@ def main(argv=None) -> int:
 
         return containers.grade(args.submissions, args.autograder, args.out, args.jobs, args.timeout)
     rows = grade_all_with_progress(args.submissions, args.autograder, args.out, jobs=args.jobs,
-                                   timeout_s=args.timeout, memory_mb=args.memory_mb, force=args.force)
+                                   timeout_s=args.timeout, memory_mb=args.memory_mb, force=args.force,
+                                   disk_mb=args.disk_mb, tmp_mb=args.tmp_mb, max_unzipped_mb=args.max_unzipped_mb)
     questions = questions_of(args.autograder)
     made = classwork.finish(args.out, rows, questions, args.submissions, args.student_pattern)
     print(classwork.summary(rows, questions))

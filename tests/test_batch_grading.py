@@ -62,8 +62,8 @@ def test_limits_stop_one_submission_and_leave_nothing_behind(tmp_path, limits, s
 
 
 HOSTILE = '''import os, pathlib
-# Plant links where the job's results are written, pointing at a file of the instructor's.
-results = pathlib.Path.cwd().parents[2] / "results"
+# Plant links where the job's figures are written, pointing at a file of the instructor's.
+results = pathlib.Path.cwd().parent / "figures"
 results.mkdir(exist_ok=True)
 for name in ("results.json", "cases.json", "figure-1.png", "figure-9.png"):
     os.symlink({victim!r}, results / name)
@@ -92,4 +92,4 @@ def test_links_planted_by_the_graded_code_are_neither_written_through_nor_kept(t
     assert victim.read_text() == "do not touch"
     assert row.status == Status.FLAGGED and row.score == 0 and "symlink" in row.message
     assert not any(p.is_symlink() for p in kept.iterdir()) and not (kept / "figure-9.png").exists()
-    assert json.loads((kept / "cases.json").read_text())  # the job's own, not the planted link
+    assert json.loads((kept / "cases.json").read_text())  # the decider's, never the job's

@@ -127,7 +127,7 @@ def decide(observations: Path, submission: Path, lab: Path, out: Path, exempt: s
     from otter.run.run_autograder.autograder_config import AutograderConfig
 
     transcript = channel.Transcript.read(observations)
-    notebook = intake.read_notebook(submission)
+    notebook = intake.read_notebook(submission, float("inf"))  # judged at intake
     results = run_tests(transcript, notebook, lab, probe_sandbox() if sandboxed else [])
     config = AutograderConfig(json.loads((lab / "otter_config.json").read_text()))
     outputs.fresh_folder(out)

@@ -26,7 +26,7 @@ def prepare_job(submission: Path, lab: Path, work: Path) -> Path:
     work.mkdir(parents=True)
     name = submission.name if submission.suffix == ".ipynb" else submission.stem + ".ipynb"
     notebook = work / name
-    nbformat.write(intake.read_notebook(submission), notebook)
+    nbformat.write(intake.read_notebook(submission, float("inf")), notebook)  # its size was judged at intake
     for public in PUBLIC_FILES:
         if (lab / "files" / public).exists():
             shutil.copy(lab / "files" / public, work / public)

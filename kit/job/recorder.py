@@ -154,7 +154,10 @@ class Recorder:
             filename = args[1] if len(args) > 1 else None
             if isinstance(filename, (str, bytes)) and self._kind(os.fsdecode(filename)) == "written":
                 detail = f"código de {os.fsdecode(filename)}"
-            elif self._first(frame, False) in student:
+            elif self._first(frame, False) in student or (
+                    isinstance(filename, str) and filename.startswith("<") and filename != "<string>"
+                    and not filename.startswith("<frozen") and self._first(frame, True) in student):
+                # direct, or through a standard module that runs source it is handed (timeit, code, doctest...)
                 source = args[0]
                 detail = (source.decode(errors="replace") if isinstance(source, bytes) else source
                           if isinstance(source, str) else "un objeto de código")
