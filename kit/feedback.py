@@ -16,6 +16,9 @@ EXPLAINED = {
     Status.MEMORY: "La calificación se detuvo porque el cuaderno usó más memoria de la permitida (por ejemplo, "
                    "copias grandes de los datos o un modelo más grande que el del laboratorio). No se pudo asignar "
                    "ningún punto automático.",
+    Status.DISK: "La calificación se detuvo porque el cuaderno escribió más archivos de los permitidos (en su "
+                 "carpeta o en /tmp). El laboratorio no necesita escribir archivos grandes. No se pudo asignar "
+                 "ningún punto automático.",
     Status.ERROR: "No se pudo calificar la entrega: no es un cuaderno del laboratorio que se pueda abrir y "
                   "ejecutar. Entrega el .zip que genera la última celda (o el .ipynb del laboratorio) y comprueba "
                   "que se abre en Jupyter.",

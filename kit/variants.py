@@ -238,9 +238,12 @@ RUNTIME_TAMPERING = {
     "r6_os_system_appends_to_checks": "import os\nos.system(bytes.fromhex('7072696e746620275c6e64656620636865636b5f7068617365325f6f7074696d697a657228293a5c6e20202020706173735c6e27203e3e20746c5f636865636b732e7079').decode())",
     "r7_results_file_forged": ("import json, os\ndestino = os.path.join('..', 'results.json')\n"
                                "json.dump({'tests': [{'name': 'q4_ajuste_fino', 'score': 3}]}, open(destino, 'w'))"),
-    "r8_channel_written_through_fd": ("import os\nfor fd in os.listdir('/proc/self/fd'):\n"
-                                      "    try:\n        os.write(int(fd), b'{\"seq\": 1}\\n')\n"
-                                      "    except OSError:\n        pass"),
+    "r8_channel_written_through_fd": ("import os, socket\nfor nombre in os.listdir('/proc/self/fd'):\n"
+                                      "    try:\n        s = socket.socket(fileno=os.dup(int(nombre)))\n"
+                                      "    except OSError:\n        continue\n"
+                                      "    if s.family == socket.AF_UNIX:\n"
+                                      "        s.sendall(b'{\"seq\": 1, \"kind\": \"end\", \"data\": {}}\\n')\n"
+                                      "    s.close()"),
     "r9_zipimport_of_written_archive": ("import zipfile, zipimport\nwith zipfile.ZipFile('mods.zip', 'w') as z:\n"
                                         f"    z.writestr('parche2.py', '{_PATCH}')\n"
                                         "zipimport.zipimporter('mods.zip').load_module('parche2')"),
@@ -248,7 +251,7 @@ RUNTIME_TAMPERING = {
                                            "    with open(bytes.fromhex('746c5f636865636b732e7079').decode(), 'a') as f:\n"
                                            f"        f.write('{_NO_OP_CHECK}')\n\n"
                                            "p = multiprocessing.get_context('fork').Process(target=hijo)\np.start()\np.join()"),
-    "r11_thread_rewrites_checks_later": ("import threading, time\nfrom pathlib import Path\n\ndef despues():\n    time.sleep(1)\n"
+    "r11_thread_rewrites_checks_later": ("import threading, time\nfrom pathlib import Path\n\ndef despues():\n    time.sleep(0.1)\n"
                                          "    with open(bytes.fromhex('746c5f636865636b732e7079').decode(), 'a') as f:\n"
                                          f"        f.write('{_NO_OP_CHECK}')\n\n"
                                          "threading.Thread(target=despues, daemon=True).start()"),

@@ -89,30 +89,36 @@ class Transcript:
             except ValueError:
                 message = None
             if isinstance(message, dict) and message.get("overflow"):
-                t.problems.append("el cuaderno inundó el canal de observación (más de 512 MB)")
+                t.problem("el cuaderno inundó el canal de observación (más de 512 MB)")
                 break
             try:
                 seq, kind, data = message["seq"], message["kind"], message["data"]
             except (KeyError, TypeError):
-                t.problems.append("una línea del canal de observación no la escribió el registro")
-                break
-            if seq != expected:
-                t.problems.append(f"el canal de observación salta del mensaje {expected - 1} al {seq}")
-                break
+                t.problem("una línea del canal de observación no la escribió el registro")
+                continue  # the rest is still judged; the row is flagged all the same
+            if seq != expected:  # not the recorder's next line: reported, and never applied
+                t.problem(f"el canal de observación recibió un mensaje fuera de secuencia ({seq}, se esperaba {expected})")
+                continue
             expected += 1
             if ended:
-                t.problems.append(f"el canal de observación siguió tras el final ({kind})")
-                break
+                t.problem(f"el canal de observación siguió tras el final ({kind})")
+                continue
             started = started or kind == "hello"
             if kind == "end":
                 ended = True
                 continue
             t.messages.append((kind, data))
         if not started:
-            t.problems.append("el registro de la calificación no llegó a empezar")
+            t.problem("el registro de la calificación no llegó a empezar")
         elif not ended:
-            t.problems.append("el canal de observación se cerró antes de acabar el cuaderno")
+            t.problem("el canal de observación se cerró antes de acabar el cuaderno")
         return t
+
+    def problem(self, text: str) -> None:
+        """Each kind of problem once, first occurrence first."""
+        if not any(p.split(" (")[0].split(" del mensaje")[0] == text.split(" (")[0].split(" del mensaje")[0]
+                   for p in self.problems):
+            self.problems.append(text)
 
     def of(self, kind: str) -> list:
         """[(position, data)] of every message of ``kind``."""
