@@ -39,6 +39,8 @@ ANY_DEPTH = PROCESS_EVENTS | SOCKET_EVENTS | {"pickle.find_class"}
 """Reported whenever a cell is on the stack, however deep the library that raised them."""
 RELEVANT = frozenset(ANY_DEPTH | FILE_EVENTS | INTROSPECTION_EVENTS | CODE_EVENTS
                      | {"open", "import", "os.listdir", "os.scandir"})
+LIBRARY_HELPERS = {"fc-list", "dot", "nvidia-smi", "uname", "ldconfig", "lscpu"}
+"""Programs libraries run on their own (fonts, graphviz, GPU and CPU queries): not reported when a library runs them."""
 MACHINERY_MODULES = ("tl_checks", "tl_hidden_checks", "otter", "kit")
 
 _STDLIB = os.path.normpath(sysconfig.get_paths()["stdlib"]) + os.sep
@@ -100,6 +102,17 @@ class Recorder:
                 return kind
             frame = frame.f_back
         return "library"
+
+    def _importing(self, frame):
+        """Whether the event happens inside an import started from a cell, of a module the notebook did not write."""
+        while frame is not None:
+            kind = self._kind(frame.f_code.co_filename)
+            if kind in ("cell", "written"):
+                return False
+            if frame.f_code.co_filename == "<frozen importlib._bootstrap>":
+                return True
+            frame = frame.f_back
+        return False
 
     def _cells(self, frame):
         """The innermost cell frames [(file, line)], at most 3."""
@@ -171,6 +184,10 @@ class Recorder:
             detail = _short(args)
         if detail is None:
             return
+        if event not in ("import", "compile") and self._importing(frame):
+            return  # a library's own import-time work (TensorFlow probes a socket, Matplotlib runs fc-list)
+        if event in PROCESS_EVENTS and _program(args) in LIBRARY_HELPERS and self._first(frame, True) == "library":
+            return
         cells = self._cells(frame)
         if cells:  # no cell on the stack: the kernel's own work, Otter's, the runner's
             self.send("evidence", {"event": event, "detail": str(detail)[:2000], "where": self._where(cells)})
@@ -183,6 +200,16 @@ class Recorder:
         except (TypeError, ValueError):
             return False
         return full in self.protected or any(full.startswith(p + os.sep) for p in self.protected)
+
+
+def _program(args):
+    """The program a process event starts, by its base name."""
+    try:
+        first = args[0]
+        first = first[0] if isinstance(first, (list, tuple)) else first
+        return os.path.basename(os.fsdecode(first).split()[0])
+    except Exception:
+        return ""
 
 
 def _short(args):
