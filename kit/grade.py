@@ -1,6 +1,7 @@
 """Grade a folder of submissions with the autograder, without Docker, and finish the class.
 
-    python -m kit grade SUBMISSIONS [--out grades] [--jobs 2] [--timeout 600] [--memory-mb 4096] [--force]
+    python -m kit grade SUBMISSIONS [--out grades] [--jobs 2] [--timeout 600] [--memory-mb 4096] [--disk-mb 2048]
+                                    [--tmp-mb 1024] [--max-unzipped-mb 200] [--force]
 
 Each submission (``.ipynb`` or an Otter export ``.zip``) is copied into a private job
 folder and run there in a fresh kernel (``kit.job.execute``) that reports what happens over
