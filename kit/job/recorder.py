@@ -62,7 +62,6 @@ class Recorder:
         self.kinds = {}  # file name -> "cell", "stdlib", "dynamic", "written" or "library"
         self.busy = threading.local()
         self.cell_prefix = None
-        self.ended = False
 
     def send(self, kind, payload):
         with self.lock:
