@@ -53,24 +53,26 @@ def _reason(event: str) -> str:
     return REASONS.get(event, REASONS["introspection"])
 
 
-def _cell_index(source: str, notebook) -> int | None:
-    wanted = source.rstrip("\n")
+def _cell_indexes(notebook) -> dict:
+    """{source as the kernel saw it: cell index}, raw and as IPython runs it, computed once per notebook."""
+    found = {}
     for index, cell in enumerate(notebook.cells):
-        if cell.cell_type == "code" and wanted in (cell.source.rstrip("\n"),
-                                                   tampering.python_of(cell.source).rstrip("\n")):
-            return index
-    return None
+        if cell.cell_type == "code":
+            for source in (tampering.python_of(cell.source), cell.source):
+                found.setdefault(source.rstrip("\n"), index)
+    return found
 
 
 def evidence_findings(transcript: "channel.Transcript", notebook, exempt: set) -> list:
     """Each evidence event as a ``tampering.Finding`` at the student's line; the kit's own cells exempt."""
     findings = []
     cells = {c["file"]: c["source"] for _, c in transcript.of("cell")}
+    indexes = _cell_indexes(notebook)
     for _, ev in transcript.of("evidence"):
         where = ev.get("where") or []
         filename, line = (where[0] + [0])[:2] if where else (None, 0)
         source = cells.get(filename)
-        index = _cell_index(source, notebook) if source is not None else None
+        index = indexes.get(source.rstrip("\n")) if source is not None else None
         if index is None and source is not None:
             continue  # the runner's own closing cell
         if index is not None and tampering.fingerprint(notebook.cells[index].source) in exempt:
