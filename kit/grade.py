@@ -36,8 +36,8 @@ from pathlib import Path
 import psutil
 
 from kit import intake, paths, sandbox, tampering
-from kit.job import channel
-from kit.job.folder import prepare_job, unpack_lab
+from kit.job import channel, decide
+from kit.job.folder import points_of, prepare_job, unpack_lab
 from kit.records import Row, Status
 
 SUFFIXES = (".ipynb", ".zip")
@@ -55,9 +55,7 @@ def questions_of(autograder: Path) -> dict:
     with zipfile.ZipFile(autograder) as zf:
         for name in sorted(zf.namelist()):
             if re.fullmatch(r"tests/[^/]+\.py", name):
-                text = zf.read(name).decode()
-                points = re.search(r"^points = ([\d.]+)", text, re.M)
-                out[Path(name).stem] = float(points.group(1)) if points else 0.0
+                out[Path(name).stem] = points_of(zf.read(name).decode())
     return out
 
 
@@ -275,12 +273,8 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
                 shutil.copy(made, dest / made.name)
         decided = None
         if run.status is None:
-            (private / "exempt.txt").write_text("\n".join(sorted(e for e in exempt if e)))
-            decided = subprocess.run(
-                [sys.executable, "-m", "kit.job.decide", str(private / "observations.jsonl"), str(submission),
-                 str(lab), str(private / "verdict"), "--exempt", str(private / "exempt.txt"),
-                 *(["--probe-sandbox"] if confined else [])],
-                cwd=paths.ROOT, capture_output=True, text=True, timeout=600)
+            decided = subprocess.run(decide.command(private, submission, lab, exempt, confined),
+                                     cwd=paths.ROOT, capture_output=True, text=True, timeout=600)
             with open(dest / "otter.log", "a", encoding="utf-8") as log:
                 log.write(decided.stdout + decided.stderr)
             for name in ("results.json", "cases.json", "evidence.json"):

@@ -141,6 +141,13 @@ def decide(observations: Path, submission: Path, lab: Path, out: Path, exempt: s
     outputs.write_new(out / "evidence.json", json.dumps(findings, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
+def command(own: Path, submission: Path, lab: Path, exempt: set, sandboxed: bool) -> list:
+    """How a job's parent calls this module: ``own`` holds ``observations.jsonl`` and receives ``verdict/``."""
+    (own / "exempt.txt").write_text("\n".join(sorted(e for e in exempt if e)))
+    return [sys.executable, "-m", "kit.job.decide", str(own / "observations.jsonl"), str(submission), str(lab),
+            str(own / "verdict"), "--exempt", str(own / "exempt.txt"), *(["--probe-sandbox"] if sandboxed else [])]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m kit.job.decide", description=__doc__.splitlines()[0])
     p.add_argument("observations", type=Path, help="the channel's transcript")

@@ -1,4 +1,5 @@
 """The folders of one grading job: the autograder as the parent reads it, and what the kernel gets."""
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -10,6 +11,12 @@ from kit import intake
 PUBLIC_FILES = ("tl_audit.py", "tl_checks.py", "tl_fastmode.py", "tl_setup.py", "tl_cifar10_sample.npz",
                 "CIFAR10_SAMPLE.md")
 """What the graded kernel gets beside the notebook: the public runtime. Tests and hidden checks stay outside."""
+
+
+def points_of(test_text: str) -> float:
+    """The points an Otter test file is worth (its ``points = N`` line), 0 without one."""
+    found = re.search(r"^points = ([\d.]+)", test_text, re.M)
+    return float(found.group(1)) if found else 0.0
 
 
 def unpack_lab(autograder: Path, dest: Path) -> Path:

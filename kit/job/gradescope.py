@@ -20,7 +20,8 @@ from pathlib import Path
 
 from kit import intake, tampering
 from kit.job import channel
-from kit.job.folder import prepare_job
+from kit.job import decide
+from kit.job.folder import points_of, prepare_job
 
 EXECUTE = Path(__file__).resolve().with_name("execute.py")
 REVIEW = ("Tu entrega está en revisión: el profesorado revisará la calificación automática antes de publicarla. "
@@ -33,13 +34,7 @@ def _submission(folder: Path) -> Path | None:
 
 
 def _questions(source: Path) -> dict:
-    import re
-
-    points = {}
-    for test in sorted((source / "tests").glob("*.py")):
-        found = re.search(r"^points = ([\d.]+)", test.read_text(), re.M)
-        points[test.stem] = float(found.group(1)) if found else 0.0
-    return points
+    return {test.stem: points_of(test.read_text()) for test in sorted((source / "tests").glob("*.py"))}
 
 
 def refused(source: Path, message: str) -> dict:
@@ -89,10 +84,7 @@ def grade(root: Path) -> dict:
             pass  # what was reported until then is judged; the transcript says it did not end
         finally:
             listener.close()
-        (own / "exempt.txt").write_text("\n".join(sorted(e for e in exempt if e)))
-        subprocess.run([sys.executable, "-m", "kit.job.decide", str(own / "observations.jsonl"), str(submission),
-                        str(lab), str(own / "verdict"), "--exempt", str(own / "exempt.txt")],
-                       cwd=source, check=True)
+        subprocess.run(decide.command(own, submission, lab, exempt, sandboxed=False), cwd=source, check=True)
         results = json.loads((own / "verdict" / "results.json").read_text())
         evidence = [tampering.Finding(**f) for f in json.loads((own / "verdict" / "evidence.json").read_text())]
     if findings or evidence:
