@@ -31,11 +31,17 @@ FORBIDDEN_CALLS = {"exec", "eval", "compile", "__import__", "globals", "locals",
 """Built-ins that run computed code or reach namespaces by name."""
 ALLOWED_DUNDERS = {"__name__", "__version__", "__doc__", "__init__"}
 """Dunder attributes an answer may read; every other one reaches into objects' internals."""
+ALLOWED_CLASS_DUNDERS = {"__init__", "__repr__", "__str__", "__call__", "__len__", "__getitem__", "__iter__", "__next__"}
+"""Dunder methods a class of the answer may define: a callback, a layer, and the sequence protocol a
+``keras.utils.PyDataset`` or a batch generator needs."""
 SENSITIVE_METHODS = {"fit", "evaluate", "predict", "compile", "train_step", "test_step", "get_weights",
                      "set_weights", "apply_gradients", "apply", "learning_rate", "trainable", "trainable_weights",
                      "non_trainable_weights", "weights", "trainable_variables", "variables", "iterations",
                      "allclose", "isclose", "array_equal", "asarray", "array", "check", "export"}
 """Methods and properties the audit and the checks read: replacing or overriding them fakes what happened."""
+ASSIGNABLE = {"trainable", "learning_rate"}
+"""Attributes the lab itself sets (``base_model.trainable = False``) or a student may set to train otherwise: the
+checks read what they did during each fit (trainable weights, the rate at every epoch), not the value left."""
 FILE_CHANGERS = {"remove", "unlink", "rename", "replace", "rmtree", "copy", "copy2", "copyfile", "copytree", "move",
                  "symlink", "link", "write_text", "write_bytes", "chdir", "chmod", "truncate"}
 """Filesystem calls that could replace the checks or the tests on disk when given a computed path."""
@@ -176,7 +182,7 @@ class _Scanner(ast.NodeVisitor):
             for node in ast.walk(target):
                 if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
                     root = _root(node.value)
-                    if root in self.imported or node.attr in SENSITIVE_METHODS - {"trainable"}:
+                    if root in self.imported or node.attr in SENSITIVE_METHODS - ASSIGNABLE:
                         self.flag(node, f"reemplaza {ast.unparse(node)}")
 
     def visit_Assign(self, node):
@@ -198,7 +204,7 @@ class _Scanner(ast.NodeVisitor):
     def visit_ClassDef(self, node):
         for item in node.body:
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                dunder = item.name.startswith("__") and item.name not in ("__init__", "__repr__", "__str__", "__call__")
+                dunder = item.name.startswith("__") and item.name not in ALLOWED_CLASS_DUNDERS
                 if dunder or item.name in SENSITIVE_METHODS:
                     self.flag(item, f"la clase {node.name} redefine {item.name}")
             elif isinstance(item, ast.Assign) and any(isinstance(t, ast.Name) and t.id in SENSITIVE_METHODS

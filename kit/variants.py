@@ -179,6 +179,123 @@ model = keras.Model(inputs, outputs, name="finetuning_lab_model")""")],
 }
 
 
+# -- honest grading, second round: what the fit consumed, every branch of a formula, what phase 2 trained,
+# the rate that trained, settings by what they compute ---------------------------------------------------------
+FIT1 = """history = model.fit(
+    x_train,
+    y_train_cat,
+    epochs=initial_epochs,
+    validation_data=(x_test, y_test_cat)
+)"""
+FIT2 = """history_fine_tune = model.fit(
+    x_train,
+    y_train_cat,
+    epochs=total_epochs,
+    validation_data=(x_test, y_test_cat),
+    initial_epoch=history.epoch[-1] + 1
+)"""
+EVALUATE = "model.evaluate(x_test, y_test_cat, verbose=0)"
+
+
+def _pipeline(train: str, test: str = "tf.data.Dataset.from_tensor_slices((x_test, y_test_cat)).batch(32)") -> list:
+    """Both fits and both evaluations on tf.data pipelines: ``train`` and ``test`` build them."""
+    return [(FIT1, f"entrenamiento = {train}\nprueba = {test}\n"
+                   "history = model.fit(\n    entrenamiento,\n    epochs=initial_epochs,\n    validation_data=prueba\n)"),
+            (FIT2, "history_fine_tune = model.fit(\n    entrenamiento,\n    epochs=total_epochs,\n"
+                   "    validation_data=prueba,\n    initial_epoch=history.epoch[-1] + 1\n)"),
+            (EVALUATE, "model.evaluate(prueba, verbose=0)", 2)]
+
+
+SLICES = "tf.data.Dataset.from_tensor_slices((x_train, y_train_cat))"
+LOTES = """class Lotes(keras.utils.PyDataset):
+    def __init__(self, x, y, lote=32, **kwargs):
+        super().__init__(**kwargs)
+        self.x, self.y, self.lote = x, y, lote
+
+    def __len__(self):
+        return int(np.ceil(len(self.x) / self.lote))
+
+    def __getitem__(self, i):
+        return self.x[i * self.lote:(i + 1) * self.lote], self.y[i * self.lote:(i + 1) * self.lote]
+
+"""
+GENERATOR = """def lotes(x, y, lote=32):
+    while True:
+        for i in range(0, len(x), lote):
+            yield x[i:i + lote], y[i:i + lote]
+
+pasos = int(np.ceil(len(x_train) / 32))
+"""
+PHASE2_CALLBACKS = "    initial_epoch=history.epoch[-1] + 1\n)"
+VARIANTS.update({
+    # 1. data fed through a pipeline: judged by the elements it yields
+    "ok18_tf_data_pipeline": _pipeline(f"{SLICES}.shuffle(1000, seed=0).batch(32)"),
+    "ok19_pydataset_batches": [
+        (FIT1, LOTES + FIT1.replace("x_train,\n    y_train_cat,", "Lotes(x_train, y_train_cat),")
+         .replace("(x_test, y_test_cat)", "Lotes(x_test, y_test_cat)")),
+        (FIT2, FIT2.replace("x_train,\n    y_train_cat,", "Lotes(x_train, y_train_cat),")
+         .replace("(x_test, y_test_cat)", "Lotes(x_test, y_test_cat)"))],
+    "ok20_generator_with_steps_per_epoch": [
+        (FIT1, GENERATOR + FIT1.replace("x_train,\n    y_train_cat,", "lotes(x_train, y_train_cat),\n    steps_per_epoch=pasos,")),
+        (FIT2, FIT2.replace("x_train,\n    y_train_cat,", "lotes(x_train, y_train_cat),\n    steps_per_epoch=pasos,"))],
+    "x14_pipeline_rescales_to_unit": _pipeline(
+        f"{SLICES}.map(lambda x, y: (x / 255.0, y)).batch(32)",
+        "tf.data.Dataset.from_tensor_slices((x_test, y_test_cat)).map(lambda x, y: (x / 255.0, y)).batch(32)"),
+    "x15_pipeline_takes_one_batch": _pipeline(f"{SLICES}.batch(32).take(1)"),
+    "x16_pipeline_labels_shuffled_apart": _pipeline(
+        "tf.data.Dataset.zip((tf.data.Dataset.from_tensor_slices(x_train),\n"
+        "                     tf.data.Dataset.from_tensor_slices(y_train_cat).shuffle(1000, seed=0))).batch(32)"),
+    # 2. a formula with a branch, right on 0.25 -> 0.75 and on this run's numbers, wrong elsewhere
+    "x17_improvement_abs": [(IMPROVEMENT, "improvement = abs(accuracy_finetune - accuracy_baseline)")],
+    "x18_improvement_clipped_at_zero": [(IMPROVEMENT, "improvement = max(accuracy_finetune - accuracy_baseline, 0)")],
+    "x19_improvement_zero_unless_better": [(IMPROVEMENT, "if accuracy_finetune > accuracy_baseline:\n"
+                                                         "    improvement = accuracy_finetune - accuracy_baseline\n"
+                                                         "else:\n    improvement = 0")],
+    "ok21_improvement_if_else_both_signs": [(IMPROVEMENT, "if accuracy_finetune >= accuracy_baseline:\n"
+                                                          "    improvement = accuracy_finetune - accuracy_baseline\n"
+                                                          "else:\n    improvement = -(accuracy_baseline - accuracy_finetune)")],
+    # 3. phase 2 trains the head as well as the last 40 layers of the base
+    "x20_head_frozen_for_fine_tuning": [(REFREEZE, REFREEZE + "\nfor layer in model.layers[1:]:\n    layer.trainable = False")],
+    "x21_output_layer_frozen_in_phase2": [(REFREEZE, REFREEZE + "\nmodel.layers[-1].trainable = False")],
+    "x22_model_layers_frozen_then_base_unfrozen": [(UNFREEZE, "for layer in model.layers:\n    layer.trainable = False\n"
+                                                              + UNFREEZE)],
+    "ok22_dropout_frozen_head_still_trains": [(REFREEZE, REFREEZE + "\nmodel.layers[2].trainable = False  # Dropout: sin pesos")],
+    # 4. the rate that trained, over the whole fit
+    "x23_scheduler_raises_rate_in_fine_tuning": [(PHASE2_CALLBACKS, "    initial_epoch=history.epoch[-1] + 1,\n"
+                                                  "    callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e-3)]\n)")],
+    "x24_callback_assigns_rate_at_train_begin": [(PHASE2_CALLBACKS, "    initial_epoch=history.epoch[-1] + 1,\n"
+                                                  "    callbacks=[Acelerar()]\n)"),
+                                                 ("fine_tune_epochs = 10\n", "fine_tune_epochs = 10\n\n"
+                                                  "class Acelerar(keras.callbacks.Callback):\n"
+                                                  "    def on_train_begin(self, logs=None):\n"
+                                                  "        self.model.optimizer.learning_rate = 1e-4\n\n")],
+    "x25_schedule_decay_rate_above_one": [(RECOMPILE, "optimizer=keras.optimizers.Adam(learning_rate=keras.optimizers.schedules"
+                                           ".ExponentialDecay(1e-5, decay_steps=1, decay_rate=2.0)),")],
+    "ok23_scheduler_sets_1e-5": [(RECOMPILE, "optimizer=keras.optimizers.Adam(learning_rate=1e-4),"),
+                                 (PHASE2_CALLBACKS, "    initial_epoch=history.epoch[-1] + 1,\n"
+                                  "    callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e-5)]\n)")],
+    "ok24_reduce_on_plateau_from_1e-5": [(PHASE2_CALLBACKS, "    initial_epoch=history.epoch[-1] + 1,\n"
+                                          "    callbacks=[keras.callbacks.ReduceLROnPlateau(monitor='val_loss', factor=0.5, "
+                                          "patience=1, min_lr=1e-7)]\n)")],
+    # 5. settings judged by what they compute
+    "ok25_softmax_as_tf_nn_function": [('layers.Dense(num_classes, activation="softmax")',
+                                        "layers.Dense(num_classes, activation=tf.nn.softmax)")],
+    "ok26_loss_as_lambda": [("loss=keras.losses.CategoricalCrossentropy(),",
+                             "loss=lambda y_true, y_pred: keras.losses.categorical_crossentropy(y_true, y_pred),", 2)],
+    "ok27_adam_subclass": [("optimizer=keras.optimizers.Adam(),", "optimizer=AdamLab(),"),
+                           (RECOMPILE, "optimizer=AdamLab(learning_rate=1e-5),"),
+                           ("INPUT_SHAPE = (32, 32, 3)\n", "INPUT_SHAPE = (32, 32, 3)\n\n"
+                            "class AdamLab(keras.optimizers.Adam):\n    pass\n\n")],
+    "x26_own_softmax_over_the_batch_axis": [('layers.Dense(num_classes, activation="softmax")',
+                                             "layers.Dense(num_classes, activation=softmax)"),
+                                            ("INPUT_SHAPE = (32, 32, 3)\n", "INPUT_SHAPE = (32, 32, 3)\n\n"
+                                             "def softmax(z):\n    return tf.nn.softmax(z, axis=0)\n\n")],
+    "x27_loss_with_label_smoothing": [("""    optimizer=keras.optimizers.Adam(),
+    loss=keras.losses.CategoricalCrossentropy(),""", """    optimizer=keras.optimizers.Adam(),
+    loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),""")],
+})
+
+
 # -- tampering: b5's wrong learning rate (q4 loses a point), plus code that reaches into grading to win it back.
 # Each must end as a row flagged for review; the checks load from their files, so some also forge nothing.
 TAMPERED = RECOMPILE, "optimizer=keras.optimizers.Adam(learning_rate=1e-4),"

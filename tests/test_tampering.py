@@ -65,6 +65,20 @@ def test_setting_trainable_on_a_layer_is_not_flagged():
     assert _reasons("for layer in base_model.layers[:-40]:\n    layer.trainable = False") == []
 
 
+def test_setting_the_learning_rate_is_not_flagged_the_rate_that_trains_is_judged():
+    assert _reasons("model.optimizer.learning_rate = 1e-5") == []
+
+
+def test_a_pydataset_of_ones_own_is_not_flagged():
+    assert _reasons("class Lotes(keras.utils.PyDataset):\n    def __len__(self):\n        return 2\n"
+                    "    def __getitem__(self, i):\n        return x[i], y[i]") == []
+
+
+def test_a_class_redefining_equality_is_still_flagged():
+    assert _reasons("class Siempre(float):\n    def __eq__(self, other):\n        return True") == \
+        ["la clase Siempre redefine __eq__"]
+
+
 def test_a_cell_that_does_not_parse_is_left_to_fail_on_its_own():
     assert _reasons("for layer in ...:\n    ...\nmodel.compile(optimizer=") == []
 
