@@ -13,8 +13,6 @@ from kit.records import Status
 def finish(out: Path, rows: list, questions: dict, submissions: Path, pattern: str | None = None) -> str:
     """Write every class output under ``out``; returns where each one is, for the instructor."""
     cases = {r.submission: feedback.load_cases(out / "results" / r.submission) for r in rows}
-    feedback_dir = feedback.write_all(out, rows, questions, cases)
-
     manual_questions = manual.manual_questions()
     answers = discussion.collect(submissions, rows, manual_questions)
     empty = discussion.empties(answers, manual_questions)
@@ -22,8 +20,14 @@ def finish(out: Path, rows: list, questions: dict, submissions: Path, pattern: s
                                          encoding="utf-8")
     sheet = out / "manual_grades.csv"
     gradebook.ensure_manual_grades(sheet, rows, manual_questions, empty, pattern)
-    gradebook.write_final(out / "final_grades.csv", rows, questions, manual_questions,
-                          gradebook.read_manual_grades(sheet, manual_questions), pattern)
+    final = gradebook.write_final(out / "final_grades.csv", rows, questions, manual_questions,
+                                  gradebook.read_manual_grades(sheet, manual_questions), pattern)
+    # Each student's page shows the whole grade, as the gradebook just wrote it.
+    comments = gradebook.read_comments(sheet)
+    wholes = {f["submission"]: feedback.WholeGrade(f["total"], f["max_total"], f["percent"],
+                                                   {q.name: f[q.name] for q in manual_questions},
+                                                   comments.get(f["submission"], "")) for f in final}
+    feedback_dir = feedback.write_all(out, rows, questions, cases, wholes, manual_questions)
 
     (out / "report.html").write_text(report.render(rows, questions, cases), encoding="utf-8")
     return "\n".join([

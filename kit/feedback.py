@@ -1,8 +1,11 @@
-"""One Spanish feedback page per submission: score, points per question, each public test's verdict, the plots.
+"""One Spanish feedback page per submission: the whole grade (automatic and manual points, the instructor's
+comment, the total as the gradebook has it), each public test's verdict, and the plots of the grading run.
 
 A hidden test shows only that it failed, in which question: never its message or code.
 """
 import json
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit import pages
@@ -27,6 +30,22 @@ EXPLAINED = {
                     "escribe archivos o ejecuta órdenes que el laboratorio no necesita. El profesorado revisará "
                     "las líneas señaladas antes de confirmar los puntos automáticos.",
 }
+
+
+@dataclass
+class WholeGrade:
+    """What the gradebook says of one submission, for its page: ``final_grades.csv`` and ``manual_grades.csv``."""
+
+    total: str
+    """The total exactly as ``final_grades.csv`` writes it; empty while a flagged row waits for review."""
+    max_total: str
+    """Points possible, automatic and manual."""
+    percent: str
+    """The percentage exactly as ``final_grades.csv`` writes it."""
+    manual: dict = field(default_factory=dict)
+    """{manual question: its points as written, or "" while not graded}."""
+    comment: str = ""
+    """The instructor's ``comment`` in ``manual_grades.csv``."""
 
 
 def load_cases(results: Path) -> list:
@@ -54,6 +73,34 @@ def readable(test_name: str) -> str:
     return test_name.removeprefix("test_").replace("_", " ")
 
 
+def title(case: Case) -> str:
+    """The test's human title, written beside it in the master; its function's name for older results."""
+    return getattr(case, "title", "") or readable(case.name)
+
+
+def run_sentence(results: Path) -> str:
+    """One sentence on what the grading run was, from the fast mode's own lines in its output (``run.json``)."""
+    try:
+        notes = json.loads((results / "run.json").read_text(encoding="utf-8")).get("fast_mode", [])
+    except (OSError, ValueError, AttributeError):
+        notes = []
+    text = " ".join(n for n in notes if isinstance(n, str))
+    sizes = re.search(r"(\d+) imágenes de entrenamiento y (\d+) de prueba", text)
+    data = (f"con {sizes.group(1)} imágenes de entrenamiento y {sizes.group(2)} de prueba" if sizes
+            else "con unas pocas imágenes")
+    weights = (" y la base con pesos aleatorios" if "ALEATORIOS" in text else
+               " y la base con los pesos de ImageNet" if "Pesos reales de ImageNet" in text else "")
+    return (f"Estas gráficas son de la ejecución de calificación, no de tu entrenamiento: tu cuaderno se ejecutó en "
+            f"modo rápido, {data}, un solo paso por época (las 25 épocas){weights}, así que sus precisiones no son "
+            "las de tu laboratorio; la calificación no depende de ellas.")
+
+
+def rubric(model_answer: str) -> str:
+    """The rubric part of a manual question's model answer (from "Rúbrica" on), else the whole model answer."""
+    at = model_answer.find("**Rúbrica")
+    return model_answer[at:] if at >= 0 else model_answer
+
+
 def _question_section(question: str, points: float, earned: float, cases: list) -> str:
     items = []
     for case in cases:
@@ -62,9 +109,9 @@ def _question_section(question: str, points: float, earned: float, cases: list) 
                 items.append('<li class="fail">✘ Una prueba oculta de esta pregunta no pasó.</li>')
             continue
         if case.passed:
-            items.append(f'<li class="ok">✔ {esc(readable(case.name))}</li>')
+            items.append(f'<li class="ok">✔ {esc(title(case))}</li>')
         else:
-            items.append(f'<li class="fail">✘ {esc(readable(case.name))}<pre>{esc(student_message(case))}</pre></li>')
+            items.append(f'<li class="fail">✘ {esc(title(case))}<pre>{esc(student_message(case))}</pre></li>')
     listed = f"<ul>{''.join(items)}</ul>" if items else '<p class="muted">Sin resultados de pruebas.</p>'
     return f'<h3>{esc(question)}: {earned:g} / {points:g}</h3>{listed}'
 
@@ -76,24 +123,64 @@ def _detail(row: Row) -> str:
     return row.message[-300:]
 
 
-def render(row: Row, cases: list, plots: list, questions: dict) -> str:
-    pending = " (pendientes de revisión)" if row.status == Status.FLAGGED else ""
-    body = [f'<p class="score">{row.score:g} / {row.max_score:g} puntos automáticos{pending}</p>',
-            '<p class="muted">Las preguntas de discusión (Parte 5) las califica el profesorado a mano.</p>']
+def _headline(row: Row, whole: WholeGrade | None, manual_questions: list) -> list:
+    """The grade on top: the total as the gradebook has it, what is still pending, or "en revisión"."""
+    automatic = f'{row.score:g} / {row.max_score:g} puntos automáticos'
+    if whole is None:
+        pending = " (pendientes de revisión)" if row.status == Status.FLAGGED else ""
+        return [f'<p class="score">{automatic}{pending}</p>',
+                '<p class="muted">Las preguntas de discusión (Parte 5) las califica el profesorado a mano.</p>']
+    if not whole.total:
+        return ['<p class="score">Calificación: en revisión</p>',
+                f'<p class="muted">{automatic}, retenidos hasta que el profesorado revise tu entrega; el total '
+                'aparecerá aquí cuando la acepte.</p>']
+    missing = [q.name for q in manual_questions if not whole.manual.get(q.name)]
+    lines = [f'<p class="score">Calificación: {esc(whole.total)} / {esc(whole.max_total)} '
+             f'({esc(whole.percent)} %)</p>', f'<p class="muted">{automatic}, más las preguntas de discusión.</p>']
+    if missing:
+        lines.append(f'<div class="box warn"><strong>Calificación provisional.</strong> Aún falta que el profesorado '
+                     f'califique {", ".join(esc(m) for m in missing)}: el total solo incluye lo calificado hasta '
+                     'ahora y cambiará.</div>')
+    return lines
+
+
+def _manual_section(whole: WholeGrade, manual_questions: list) -> list:
+    body = ["<h2>Preguntas de discusión (calificadas a mano)</h2>"]
+    for q in manual_questions:
+        given = whole.manual.get(q.name, "")
+        points = f"{esc(given)} / {q.points:g}" if given else f"pendiente / {q.points:g}"
+        body.append(f"<h3>{esc(q.name)}: {points}</h3>")
+        if given and q.model_answer:
+            body.append(f'<div class="box">{pages.markdown(rubric(q.model_answer))}</div>')
+    if whole.comment:
+        body.append(f'<h2>Comentario del profesorado</h2><div class="box">{esc(whole.comment)}</div>')
+    return body
+
+
+def render(row: Row, cases: list, plots: list, questions: dict, whole: WholeGrade | None = None,
+           manual_questions: list = (), run: str = "") -> str:
+    """The page. ``whole``: what the gradebook says (None: the automatic part only); ``run``: one sentence on
+    what the grading run was, shown with its plots."""
+    body = _headline(row, whole, manual_questions)
     if row.status != Status.OK:
         body.append(f'<div class="box warn"><strong>Estado: {esc(row.status.value)}.</strong> '
                     f'{esc(EXPLAINED.get(row.status, ""))}<br><span class="muted">Detalle: '
                     f'{esc(_detail(row))}</span></div>')
     body.append("<h2>Puntos por pregunta</h2>")
-    body.append(pages.table(["Pregunta", "Puntos", "Máximo"],
-                            [[esc(q), f"{row.questions.get(q, 0):g}", f"{p:g}"] for q, p in questions.items()],
-                            numeric=("Puntos", "Máximo")))
+    table = [[esc(q), f"{row.questions.get(q, 0):g}", f"{p:g}"] for q, p in questions.items()]
+    if whole is not None:
+        table += [[esc(q.name), esc(whole.manual.get(q.name) or "pendiente"), f"{q.points:g}"] for q in manual_questions]
+    body.append(pages.table(["Pregunta", "Puntos", "Máximo"], table, numeric=("Puntos", "Máximo")))
+    if whole is not None and (whole.total or row.status != Status.FLAGGED):
+        body.extend(_manual_section(whole, manual_questions))
     if cases:
         body.append("<h2>Pruebas</h2>")
         for question, points in questions.items():
             mine = [c for c in cases if c.question == question]
             body.append(_question_section(question, points, row.questions.get(question, 0), mine))
-    body.append("<h2>Tus gráficas (de la ejecución calificada)</h2>")
+    body.append("<h2>Tus gráficas (de la ejecución de calificación)</h2>")
+    if run:
+        body.append(f'<p class="muted">{esc(run)}</p>')
     if plots:
         body.extend(pages.png(p, f"Gráfica {i}") for i, p in enumerate(plots, start=1))
     else:
@@ -101,12 +188,15 @@ def render(row: Row, cases: list, plots: list, questions: dict) -> str:
     return pages.page(f"Retroalimentación: {row.submission}", "\n".join(body))
 
 
-def write_all(out: Path, rows: list, questions: dict, cases: dict) -> Path:
-    """``cases``: {submission: its ``Case`` records}, as ``load_cases`` read them."""
+def write_all(out: Path, rows: list, questions: dict, cases: dict, wholes: dict | None = None,
+              manual_questions: list = ()) -> Path:
+    """``cases``: {submission: its ``Case`` records}, as ``load_cases`` read them; ``wholes``: {submission:
+    ``WholeGrade``} once the gradebook is written."""
     folder = out / "feedback"
     folder.mkdir(parents=True, exist_ok=True)
     for row in rows:
-        plots = figures(out / "results" / row.submission)
-        page = render(row, cases.get(row.submission, []), plots, questions)
+        results = out / "results" / row.submission
+        page = render(row, cases.get(row.submission, []), figures(results), questions,
+                      (wholes or {}).get(row.submission), manual_questions, run_sentence(results))
         (folder / f"{row.submission}.html").write_text(page, encoding="utf-8")
     return folder

@@ -268,9 +268,10 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
             listener.close()
             shutil.rmtree(sockets, ignore_errors=True)
         figures = job / "figures"
-        for made in sorted(figures.glob(FIGURES)) if figures.is_dir() and not figures.is_symlink() else []:
-            if made.is_file() and not made.is_symlink():  # never a link the graded code planted
-                shutil.copy(made, dest / made.name)
+        made_files = [*figures.glob(FIGURES), figures / "run.json"] if figures.is_dir() and not figures.is_symlink() else []
+        for made in sorted(made_files):
+            if made.is_file() and not made.is_symlink() and made.stat().st_size <= 4 * 2**20:
+                shutil.copy(made, dest / made.name)  # never a link the graded code planted, nor a huge file
         decided = None
         if run.status is None:
             decided = subprocess.run(decide.command(private, submission, lab, exempt, confined),

@@ -79,6 +79,14 @@ def read_manual_grades(path: Path, manual: list) -> dict:
     return grades
 
 
+def read_comments(path: Path) -> dict:
+    """{submission: the instructor's comment} from the manual sheet."""
+    if not path.exists():
+        return {}
+    with open(path, newline="", encoding="utf-8") as f:
+        return {r.get("submission", ""): (r.get("comment") or "").strip() for r in csv.DictReader(f)}
+
+
 def write_final(path: Path, rows: list, questions: dict, manual: list, manual_grades: dict,
                 pattern: str | None) -> list:
     """One row per submission: automatic and manual points, total, maximum, percent. Returns the rows written.

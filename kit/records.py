@@ -71,3 +71,5 @@ class Case:
     """Points it is worth."""
     message: str = ""
     """Otter's message for a failure (the check's Spanish explanation)."""
+    title: str = ""
+    """Its human Spanish title, the test function's docstring in the master."""

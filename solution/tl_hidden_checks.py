@@ -14,9 +14,9 @@ import numpy as np
 
 _public = runpy.run_path(str(Path(__file__).resolve().with_name("tl_checks.py")))
 (ATOL, fail, expect, phase1, phase2, _base_layer_range, _bn, _as_fraction, _check_provenance,
- evaluated_accuracies, validation_accuracy, _matches) = (_public[name] for name in (
+ evaluated_accuracies, validation_accuracy, _matches, judged) = (_public[name] for name in (
     "ATOL", "fail", "expect", "phase1", "phase2", "_base_layer_range", "_bn", "_as_fraction",
-    "_check_provenance", "evaluated_accuracies", "validation_accuracy", "_matches"))
+    "_check_provenance", "evaluated_accuracies", "validation_accuracy", "_matches", "judged"))
 
 
 # -- q2: phase 1 --------------------------------------------------------------------------
@@ -43,6 +43,10 @@ def check_phase2_changes():
     expect(total > 0 and changed >= 0.9 * total,
            f"Durante la fase 2 solo cambiaron {changed} de {total} pesos de las últimas 40 capas "
            "(sin contar BatchNormalization): el ajuste fino no los está entrenando.")
+    head = [v for v in fit.changed.values() if v.part == "head" and v.trainable]
+    expect(head and all(v.changed for v in head),
+           "Durante la fase 2 no cambiaron los pesos de la cabeza: en el ajuste fino la cabeza se entrena junto "
+           "con las últimas 40 capas de la base.")
 
 
 # -- q3: the baseline ---------------------------------------------------------------------
@@ -61,28 +65,51 @@ def check_baseline_value(env):
 
 # -- q6: the improvement ------------------------------------------------------------------
 
-PROBE = {"accuracy_baseline": 0.25, "accuracy_finetune": 0.75}
+NAMES = ("accuracy_baseline", "accuracy_finetune")
+PAIRS = ((0.25, 0.75), (0.75, 0.25), (0.5, 0.5), (0.70, 0.71), (0.71, 0.70), (0.05, 0.95), (0.95, 0.05),
+         (0.1234, 0.5678))
+"""(baseline, final) pairs the formula is run on: both signs of the difference, equal values, a small and a
+large difference, and one with many decimals, so that every branch a formula can take (a condition, ``max``,
+``abs``, rounding) is taken."""
+
+
+class _Binder(ast.NodeVisitor):
+    """Names a statement binds at its own level: assignments anywhere inside ``if``/``for``/``with``/``try``,
+    a function's or class's own name, but not what a nested function binds for itself."""
+
+    def __init__(self):
+        self.names = set()
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Store):
+            self.names.add(node.id)
+
+    def visit_FunctionDef(self, node):
+        self.names.add(node.name)
+
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        pass
 
 
 def _assigned(node):
-    """Names a top-level statement binds."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {node.name}
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
-        node, (ast.AugAssign, ast.AnnAssign)) else []
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    """Names a top-level statement binds (compound statements included)."""
+    binder = _Binder()
+    binder.visit(node)
+    return binder.names
 
 
 def _used(node):
-    value = node.value if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) else node
-    names = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)} if value is not None else set()
-    return names | ({node.target.id} if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) else set())
+    """Names a statement reads (an augmented assignment reads its target too)."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} | (
+        {node.target.id} if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) else set())
 
 
 def improvement_slice(env):
     """The statements that compute ``improvement`` in the last cell that set it, minus the two accuracies' own
     assignments (the probe supplies them): whatever form the formula takes (a helper function, an intermediate
-    variable, ``np.subtract``, ``round``...)."""
+    variable, an ``if``, ``np.subtract``, ``round``...)."""
     for source in reversed(list(env.get("In") or [])):
         try:
             tree = ast.parse(source)
@@ -91,14 +118,14 @@ def improvement_slice(env):
         last = next((i for i in range(len(tree.body) - 1, -1, -1) if "improvement" in _assigned(tree.body[i])), None)
         if last is None:
             continue
-        kept, needed = [tree.body[last]], _used(tree.body[last])
-        for node in reversed(tree.body[:last]):
+        kept, needed = [], set()
+        for node in reversed(tree.body[:last + 1]):
             bound = _assigned(node)
-            if bound & needed and not bound & PROBE.keys():
+            if node is tree.body[last] or (bound & needed and not bound & set(NAMES)):
                 kept.insert(0, node)
                 needed |= _used(node)
         # A number typed in by hand, or one read from elsewhere, does not depend on the two accuracies.
-        return ast.Module(body=kept, type_ignores=[]) if needed & PROBE.keys() else None
+        return ast.Module(body=kept, type_ignores=[]) if needed & set(NAMES) else None
     return None
 
 
@@ -119,8 +146,37 @@ def _assigned_import(node):
     return {(alias.asname or alias.name).split(".")[0] for alias in node.names}
 
 
+PROGRAM = """
+import json as _json
+_results = []
+for _pair in {pairs!r}:
+    {names[0]}, {names[1]} = _pair
+    improvement = _UNSET = object()
+    try:
+        pass  # the formula's statements go here
+        _results.append(None if improvement is _UNSET else float(improvement))
+    except Exception:
+        _results.append(None)
+print('TL-PROBE ' + _json.dumps(_results))
+"""
+
+
+def probe_program(env):
+    """The program that runs the student's statements on every pair of ``PAIRS``, or None without a formula."""
+    code = improvement_slice(env)
+    if code is None:
+        return None
+    needed = {n.id for n in ast.walk(code) if isinstance(n, ast.Name)}
+    program = ast.parse(PROGRAM.format(pairs=PAIRS, names=NAMES))
+    attempt = program.body[2].body[2]  # the try inside the loop
+    attempt.body[0:1] = code.body
+    program.body[0:0] = _imports_needed(env, needed)
+    return ast.unparse(ast.fix_missing_locations(program))
+
+
 def probe_improvement(env):
-    """``improvement`` recomputed by the student's own code with a baseline of 0.25 and a final 0.75, or None.
+    """``improvement`` recomputed by the student's own code for each pair of ``PAIRS`` (None where it raised or
+    set nothing), or None when there is no formula to run.
 
     The statements run in a fresh Python process (``env["__probe_command__"]`` wraps it in the grader's
     sandbox), never in the process that decides the grade.
@@ -130,13 +186,9 @@ def probe_improvement(env):
     import sys
     import tempfile
 
-    code = improvement_slice(env)
-    if code is None:
+    program = probe_program(env)
+    if program is None:
         return None
-    needed = {n.id for n in ast.walk(code) if isinstance(n, ast.Name)}
-    body = _imports_needed(env, needed) + [ast.parse(f"{k} = {v!r}").body[0] for k, v in PROBE.items()] + code.body
-    program = (ast.unparse(ast.Module(body=body, type_ignores=[]))
-               + "\nimport json as _j\nprint('TL-PROBE ' + _j.dumps(float(improvement)))\n")
     with tempfile.TemporaryDirectory(prefix="tl-probe-") as folder:
         command = [*env.get("__probe_command__", []), sys.executable, "-I", "-c", program]
         try:
@@ -146,9 +198,16 @@ def probe_improvement(env):
             return None
     lines = [line for line in done.stdout.splitlines() if line.startswith("TL-PROBE ")]
     try:  # a formula that cannot run apart from its cell is judged by value alone
-        return float(json.loads(lines[-1][len("TL-PROBE "):])) if done.returncode == 0 and lines else None
+        results = json.loads(lines[-1][len("TL-PROBE "):]) if done.returncode == 0 and lines else None
     except ValueError:
         return None
+    if not isinstance(results, list) or len(results) != len(PAIRS) or all(r is None for r in results):
+        return None
+    return results
+
+
+def _agrees(value, diff, scale):
+    return value is not None and abs(value - scale * diff) <= (1e-3 if scale == 1 else 0.1)
 
 
 def check_improvement(env):
@@ -160,10 +219,22 @@ def check_improvement(env):
     expect(abs(value - diff) <= ATOL or abs(value - 100 * diff) <= 100 * ATOL,
            f"`improvement` = {value:.4f}, pero la mejora es precisión tras el ajuste fino − línea base "
            f"= {diff:.4f} ({100 * diff:.2f} puntos porcentuales).")
-    # When both accuracies happen to be equal (frequent in fast mode), any formula giving 0 matches:
-    # run the student's own code again on two accuracies that differ.
-    probe = probe_improvement(env)
-    want = PROBE["accuracy_finetune"] - PROBE["accuracy_baseline"]
-    if probe is not None and not (np.isclose(probe, want, atol=1e-3) or np.isclose(probe, 100 * want, atol=0.1)):
-        fail(f"Con una línea base de 0.25 y una precisión final de 0.75, tu fórmula de `improvement` da {probe:g}; "
-             f"la mejora es la diferencia, {want:g} (o {100 * want:g} puntos porcentuales).")
+    # One pair of accuracies (often equal in fast mode) cannot tell a formula with a branch from the right one:
+    # run the student's own code again on pairs that take every branch, in one unit (fraction or points).
+    results = probe_improvement(env)
+    if results is None:
+        return
+    for scale in (1, 100):
+        if all(_agrees(r, f - b, scale) for r, (b, f) in zip(results, PAIRS)):
+            return
+    unit = 100 if abs(value) > 1 or (abs(diff) > ATOL and abs(value - 100 * diff) <= 100 * ATOL) else 1
+    wrong = [(b, f, r) for r, (b, f) in zip(results, PAIRS) if not _agrees(r, f - b, unit)]
+    shown = "; ".join(f"línea base {b:g} y final {f:g}: da {'ningún valor' if r is None else f'{r:g}'}, "
+                      f"la mejora es {unit * (f - b):.4g}" for b, f, r in wrong[:3])
+    fail(f"Tu fórmula de `improvement` no da la diferencia final − línea base en todos los casos ({shown}). "
+         "Calcúlala igual para cualquier par de precisiones, también cuando la mejora es negativa o nula.")
+
+
+for _name, _check in list(globals().items()):
+    if _name.startswith("check_") and callable(_check):
+        globals()[_name] = judged(_check)

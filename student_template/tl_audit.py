@@ -15,6 +15,7 @@ same checks to them in a process that runs no student code.
 """
 import base64
 import functools
+import inspect
 import io
 import sys
 import weakref
@@ -52,15 +53,19 @@ class VariableChange(NamedTuple):
 class FitRecord:
     """One call to ``Model.fit``: the state at its start and what changed by its end."""
 
-    def __init__(self, model, base, x, y, validation_data):
+    def __init__(self, model, base, x, y, validation_data, steps=None):
         self.model = model
         self.base = base
-        self.x = _as_array(x)
-        self.y = _as_array(y)
-        self.validation = _as_array(validation_data[0]) if isinstance(validation_data, (tuple, list)) else None
+        fed = consumed(x, y, steps)
+        self.x, self.y, self.x_step, self.x_count = fed.x, fed.y, fed.step, fed.count
+        self._tee = fed.tee  # a generator is read as fit consumes it: ``x``/``y`` are filled at the end
+        seen = consumed(validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data)
+        self.validation, self.validation_step, self.validation_count = seen.x, seen.step, seen.count
         self.optimizer = model.optimizer
         self.optimizer_class = type(model.optimizer).__name__ if model.optimizer is not None else None
+        self.optimizer_info = describe_optimizer(model.optimizer)
         self.learning_rate = _learning_rate(model.optimizer)
+        self.rates = []  # [epoch, rate when it began, rate when it ended], read by the fit's own callback
         self.iterations_start = _iterations(model.optimizer)
         self.loss = getattr(model, "loss", None)
         self.loss_info = describe_loss(self.loss)
@@ -68,6 +73,7 @@ class FitRecord:
         self.base_input_shape = _input_shape(base)
         self.base_kwargs = plain_kwargs(AUDIT.base_kwargs(base)) if base is not None else None
         self.head = describe_head(model, base)
+        self.output_probe = probe_output(model, base)
         trainable_ids = {id(v) for v in model.trainable_weights}
         base_layers = list(base.layers) if base is not None else []
         self.base_layer_count = len(base_layers)
@@ -89,6 +95,9 @@ class FitRecord:
         self.changed = {}  # id(variable) -> VariableChange
 
     def finish(self, history):
+        if self._tee is not None:
+            fed = self._tee.result()
+            self.x, self.y, self.x_step, self.x_count = fed.x, fed.y, fed.step, fed.count
         if history is not None:
             # Copies: the TF tutorial extends history.history in place afterwards (OK1). The lists
             # hold Keras' own objects, so a number taken from them can be traced back here.
@@ -106,20 +115,25 @@ class FitRecord:
 
     def start_observation(self):
         return {"model": self.model_id, "base": self.base_id, "optimizer": self.optimizer_id,
-                "optimizer_class": self.optimizer_class, "learning_rate": self.learning_rate,
+                "optimizer_class": self.optimizer_class, "optimizer_info": self.optimizer_info,
+                "learning_rate": self.learning_rate,
                 "iterations_start": self.iterations_start, "loss": self.loss_info,
-                "base_input_shape": self.base_input_shape, "head": self.head,
+                "base_input_shape": self.base_input_shape, "head": self.head, "output_probe": self.output_probe,
                 "base_kwargs": self.base_kwargs,
                 "base_layer_count": self.base_layer_count, "base_layer_kinds": self.base_layer_kinds,
                 "base_layer_has_weights": self.base_layer_has_weights, "base_flags": self.base_flags,
                 "base_layer_trains": self.base_layer_trains, "head_trainable_count": self.head_trainable_count,
-                "x": encode_array(self.x), "y": encode_array(self.y), "validation": encode_array(self.validation)}
+                **encode_rows("x", self.x, self.x_step, self.x_count, self.y),
+                **encode_rows("validation", self.validation, self.validation_step, self.validation_count)}
 
     def end_observation(self):
-        return {"error": self.error, "epoch": self.epoch,
+        sent = {"error": self.error, "epoch": self.epoch, "rates": self.rates,
                 "history": {k: [_number(v) for v in values] for k, values in (self.history or {}).items()}
                 if self.history is not None else None,
                 "changed": [list(v) for v in self.changed.values()]}
+        if self._tee is not None:
+            sent.update(encode_rows("x", self.x, self.x_step, self.x_count, self.y))
+        return sent
 
     # -- questions the tests ask -------------------------------------------------
     def base_changed(self, layers=None):
@@ -156,7 +170,8 @@ class EvalRecord:
         self.kind = kind
         self.model = model
         self.fits_done = fits_done
-        self.x = _as_array(x)
+        seen = consumed(x)
+        self.x, self.x_step, self.x_count = seen.x, seen.step, seen.count
         self.result = result
 
     def observation(self):
@@ -169,7 +184,7 @@ class EvalRecord:
             sent = {"list": [_number(v) for v in np.atleast_1d(np.asarray(result, dtype=float))]
                     if not isinstance(result, list) else [_number(v) for v in result]}
         return {"kind": self.kind, "model": id(self.model), "fits_done": self.fits_done,
-                "x": encode_array(self.x), "result": sent}
+                **encode_rows("x", self.x, self.x_step, self.x_count), "result": sent}
 
 
 class Audit:
@@ -255,6 +270,142 @@ def _as_array(x):
         return None
 
 
+# -- what a fit, an evaluation or a variable really held, whatever the container ------------------------
+
+MAX_KEPT_ROWS = 4096
+"""Rows kept of data read from a pipeline: past it, every other kept row is dropped (the checks sample anyway)."""
+MAX_READ_ROWS = 1_000_000
+"""A pipeline is read no further than this many examples (one that never ends stops here)."""
+
+
+class Consumed(NamedTuple):
+    """What a ``fit``, ``evaluate`` or ``predict`` was given, as arrays, whatever the container."""
+
+    x: object
+    """The inputs (images), as a NumPy array: every ``step``-th example; None if nothing could be read."""
+    y: object
+    """The targets paired row by row with ``x``, or None."""
+    step: int
+    """``x[i]`` is the ``i * step``-th example the call consumed."""
+    count: int | None
+    """How many examples one pass consumed (None when unknown)."""
+    tee: object = None
+    """For a generator: the recorder that fills these fields while ``fit`` reads it."""
+
+
+class _Rows:
+    """Collects (x, y) batches in order, keeping every ``step``-th row and doubling ``step`` when too many are kept."""
+
+    def __init__(self):
+        self.xs, self.ys, self.positions, self.count, self.step, self.paired = [], [], [], 0, 1, True
+
+    def add(self, element):
+        x, y = (element[0], element[1]) if isinstance(element, (tuple, list)) and len(element) >= 2 else (element, None)
+        x = np.asarray(x)
+        if not x.ndim:
+            return
+        positions = np.arange(self.count, self.count + len(x))
+        self.count += len(x)
+        keep = positions % self.step == 0
+        self.xs.append(x[keep])
+        self.ys.append(np.asarray(y)[keep] if y is not None else None)
+        self.paired &= y is not None
+        self.positions.append(positions[keep])
+        if sum(len(p) for p in self.positions) > MAX_KEPT_ROWS:
+            self.step *= 2
+            for i, p in enumerate(self.positions):
+                keep = p % self.step == 0
+                self.xs[i], self.positions[i] = self.xs[i][keep], p[keep]
+                self.ys[i] = self.ys[i][keep] if self.ys[i] is not None else None
+
+    def result(self):
+        if not self.xs:
+            return Consumed(None, None, 1, 0)
+        try:
+            x = np.concatenate(self.xs)
+            y = np.concatenate(self.ys) if self.paired else None
+        except ValueError:  # batches of different shapes: nothing comparable
+            return Consumed(None, None, 1, self.count)
+        return Consumed(x, y, self.step, self.count)
+
+
+class _Tee:
+    """Passes a generator's batches on to ``fit`` (as a generator: Keras accepts no other iterator) and keeps
+    those of its first epoch (``steps`` batches, or all)."""
+
+    def __init__(self, source, steps):
+        self.rows = _Rows()
+        self.generator = self._pass(iter(source), steps)
+
+    def _pass(self, source, steps):
+        read = 0
+        for element in source:
+            if (steps is None or read < steps) and self.rows.count < MAX_READ_ROWS:
+                read += 1
+                try:
+                    self.rows.add(element)
+                except Exception:
+                    pass
+            yield element
+
+    def result(self):
+        return self.rows.result()
+
+
+def _kind(value):
+    """``dataset`` (tf.data), ``sequence`` (keras.utils.PyDataset), ``generator`` or None, without importing TF."""
+    names = {c.__module__ + "." + c.__name__ for c in type(value).__mro__}
+    if "tensorflow.python.data.ops.dataset_ops.DatasetV2" in names:
+        return "dataset"
+    if any(n.endswith(".PyDataset") or n.endswith(".Sequence") for n in names):
+        return "sequence"
+    if hasattr(value, "__next__") and hasattr(value, "__iter__"):
+        return "generator"
+    return None
+
+
+def consumed(x, y=None, steps=None):
+    """What a call was given, as ``Consumed``: arrays and tensors as they are (a reference, no copy), a
+    ``tf.data.Dataset`` or a ``PyDataset`` read once more in order, a generator recorded while it is read."""
+    kind = _kind(x) if x is not None else None
+    if kind is None:
+        array, labels = _as_array(x), _as_array(y)
+        count = len(array) if array is not None and array.ndim else None
+        return Consumed(array, labels, 1, count)
+    if kind == "generator":
+        tee = _Tee(x, steps)
+        return Consumed(None, None, 1, None, tee)
+    rows = _Rows()
+    try:
+        if kind == "dataset":
+            size = int(x.cardinality())
+            if size == -1 and not steps:  # repeats forever and fit was told no epoch length
+                return Consumed(None, None, 1, None)
+            source = x.take(steps) if steps and (size < 0 or steps < size) else x
+            batches = source.as_numpy_iterator()
+        else:
+            total = getattr(x, "num_batches", None)
+            batches = (x[i] for i in range(steps or (total if total is not None else len(x))))
+        for element in batches:
+            rows.add(element)
+            if rows.count >= MAX_READ_ROWS:
+                break
+    except Exception:
+        return Consumed(None, None, 1, None)
+    return rows.result()
+
+
+def encode_rows(name, x, step, count, y=None):
+    """``name``, ``name_step``, ``name_count`` (and ``y``, paired) as sent: large arrays as every k-th row."""
+    x = None if x is None else np.asarray(x)
+    k = max(1, len(x) // 256) if x is not None and x.ndim and x.size > MAX_SENT_ELEMENTS else 1
+    sent = {name: encode_array(x[::k] if k > 1 else x), f"{name}_step": step * k, f"{name}_count": count}
+    if y is not None or name == "x":
+        y = None if y is None else np.asarray(y)
+        sent["y"] = encode_array(y[::k] if k > 1 and y is not None and y.ndim else y)
+    return sent
+
+
 def _number(v):
     try:
         return float(v)
@@ -304,17 +455,99 @@ def _function_name(fn):
     return getattr(fn, "__name__", None) or type(fn).__name__
 
 
+# Fixed inputs on which a setting is run to see what it computes (the grader redoes the right answer in NumPy).
+PROBE_LOGITS = np.array([[2.0, -1.0, 0.5, 3.0, -2.0, 0.0, 1.0, -0.5, 0.25, -3.0],
+                         [-1.5, 0.5, 2.5, -0.5, 1.5, -2.5, 0.0, 3.5, -1.0, 1.0],
+                         [0.3, 0.2, 0.1, 0.0, -0.1, -0.2, -0.3, 0.4, 0.5, -0.4]], dtype=np.float32)
+PROBE_LABELS = np.eye(10, dtype=np.float32)[[3, 7, 0]]
+OPTIMIZER_START = np.array([10.0, -20.0, 5.0], dtype=np.float32)  # large: weight decay shows
+OPTIMIZER_GRADIENTS = np.array([[0.1, -0.3, 1.0], [0.5, 0.2, -0.1], [-0.05, 0.01, 0.3], [0.02, -0.4, -0.2]],
+                               dtype=np.float32)
+OPTIMIZER_PROBE_RATE = 0.1
+
+
+def probe_softmax():
+    z = PROBE_LOGITS.astype(np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _floats(value):
+    return np.asarray(value, dtype=np.float64).tolist()
+
+
 def describe_loss(loss):
-    """What a compiled loss is, as plain data: a string, or a function's or object's name and from_logits."""
+    """What a compiled loss is, as plain data: a string, or a function's or object's name and from_logits; and
+    ``probe``, its value on fixed one-hot labels and probabilities (``PROBE_LABELS``, ``probe_softmax()``)."""
     if loss is None or isinstance(loss, str):
-        return {"string": loss}
-    value = getattr(loss, "from_logits", None)
-    if value is None:
-        try:
-            value = loss.get_config().get("from_logits")
-        except Exception:
-            value = None
-    return {"name": _function_name(loss), "from_logits": bool(value), "repr": repr(loss)[:200]}
+        info = {"string": loss}
+    else:
+        value = getattr(loss, "from_logits", None)
+        if value is None:
+            try:
+                value = loss.get_config().get("from_logits")
+            except Exception:
+                value = None
+        info = {"name": _function_name(loss), "from_logits": bool(value), "repr": repr(loss)[:200]}
+    info["probe"] = _probe_loss(loss)
+    return info
+
+
+def _probe_loss(loss):
+    try:
+        import keras
+        function = keras.losses.get(loss) if isinstance(loss, str) else loss
+        if function is None or not callable(function):
+            return None
+        value = function(keras.ops.convert_to_tensor(PROBE_LABELS),
+                         keras.ops.convert_to_tensor(probe_softmax().astype(np.float32)))
+        value = float(np.mean(np.asarray(value, dtype=np.float64)))
+        return value if np.isfinite(value) else None
+    except Exception:
+        return None
+
+
+def probe_output(model, base):
+    """What the head's last layer makes of fixed logits (``PROBE_LOGITS``): its activation, or the layer itself
+    when it is one (``Softmax``, ``Activation``, ``Lambda``). None when it cannot be run apart."""
+    try:
+        import keras
+        layers = [layer for layer in model._flatten_layers(include_self=False, recursive=False)
+                  if layer is not base and type(layer).__name__ != "InputLayer"]
+        if not layers:
+            return None
+        last = layers[-1]
+        z = keras.ops.convert_to_tensor(PROBE_LOGITS)
+        units = getattr(last, "units", None)
+        out = last.activation(z) if units is not None and getattr(last, "activation", None) is not None else last(z)
+        out = np.asarray(out, dtype=np.float64)
+        return out.tolist() if out.shape == PROBE_LOGITS.shape and np.all(np.isfinite(out)) else None
+    except Exception:
+        return None
+
+
+def describe_optimizer(optimizer):
+    """An optimizer as plain data: its classes, Adam's settings if it has them, and ``steps``: the weights a fresh
+    copy of it (same settings, rate ``OPTIMIZER_PROBE_RATE``) reaches from fixed gradients, to compare with Adam."""
+    if optimizer is None:
+        return None
+    info = {"classes": [c.__name__ for c in type(optimizer).__mro__], "steps": None}
+    try:
+        config = dict(optimizer.get_config())
+        info["config"] = {k: config[k] for k in ("beta_1", "beta_2", "epsilon", "amsgrad", "weight_decay")
+                          if k in config and isinstance(config[k], (int, float, bool, type(None)))}
+        import keras
+        config["learning_rate"] = OPTIMIZER_PROBE_RATE
+        copy = type(optimizer).from_config(config)
+        variable = keras.Variable(OPTIMIZER_START.copy())
+        steps = []
+        for gradient in OPTIMIZER_GRADIENTS:
+            copy.apply_gradients([(keras.ops.convert_to_tensor(gradient), variable)])
+            steps.append(_floats(variable.numpy()))
+        info["steps"] = steps
+    except Exception:
+        pass
+    return info
 
 
 def describe_head(model, base):
@@ -405,18 +638,47 @@ def _variable_owners(model, base_layers):
     return owners
 
 
+def _rate_watch(record):
+    """A callback that reads the optimizer's rate as each epoch begins and ends (schedules, callbacks and
+    assignments included): what the fit really trained at, not what it started with."""
+    import keras
+
+    class RateWatch(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            record.rates.append([epoch, _learning_rate(self.model.optimizer), None])
+
+        def on_epoch_end(self, epoch, logs=None):
+            if record.rates:
+                record.rates[-1][2] = _learning_rate(self.model.optimizer)
+
+    return RateWatch()
+
+
 def _wrap_fit(original):
+    signature = inspect.signature(original)
+
     @functools.wraps(original)
     def fit(self, x=None, y=None, *args, **kwargs):
-        # fit(x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, ...)
-        validation = args[5] if len(args) > 5 else kwargs.get("validation_data")
-        record = FitRecord(self, AUDIT.base_of(self), x, y, validation)
+        try:
+            call = signature.bind(self, x, y, *args, **kwargs)
+        except TypeError:  # let Keras say what is wrong with the call
+            return original(self, x, y, *args, **kwargs)
+        given = call.arguments
+        record = FitRecord(self, AUDIT.base_of(self), x, given.get("y"), given.get("validation_data"),
+                           given.get("steps_per_epoch"))
         AUDIT.fits.append(record)
         _emit("fit_start", record.start_observation())
+        if record._tee is not None:
+            given["x"] = record._tee.generator
+        callbacks = given.get("callbacks")
+        try:
+            given["callbacks"] = [*(callbacks or []), _rate_watch(record)]
+        except TypeError:  # not a list of callbacks: Keras will say so
+            pass
         history = None
         AUDIT.fitting += 1
         try:
-            history = original(self, x, y, *args, **kwargs)
+            history = original(*call.args, **call.kwargs)
             return history
         except BaseException as exc:
             record.error = repr(exc)
@@ -601,7 +863,8 @@ def rebuild(events):
             fit = FitRecord.__new__(FitRecord)
             fit.__dict__.update({k: v for k, v in data.items() if k not in ("x", "y", "validation")})
             fit.model, fit.base, fit.optimizer = token(data["model"]), token(data["base"]), token(data["optimizer"])
-            fit.x, fit.y, fit.validation = (decode_array(data[k]) for k in ("x", "y", "validation"))
+            fit.x, fit.y, fit.validation = (decode_array(data.get(k)) for k in ("x", "y", "validation"))
+            fit.rates, fit._tee = [], None
             fit.loss_info = data["loss"]
             fit.loss = data["loss"].get("string") if "string" in data["loss"] else data["loss"].get("repr")
             fit.finished, fit.error, fit.history, fit.epoch, fit.changed = False, None, None, [], {}
@@ -609,12 +872,16 @@ def rebuild(events):
         elif kind == "fit_end" and audit.fits:
             fit = audit.fits[-1]
             fit.error, fit.epoch, fit.history = data["error"], list(data["epoch"]), data["history"]
+            fit.rates = [list(r) for r in data.get("rates") or []]
+            if "x" in data:  # a generator, recorded while fit read it
+                fit.x, fit.y = decode_array(data["x"]), decode_array(data.get("y"))
+                fit.x_step, fit.x_count = data.get("x_step", 1), data.get("x_count")
             fit.changed = {i: VariableChange(*v) for i, v in enumerate(data["changed"])}
             fit.finished = True
         elif kind == "evaluation":
             record = EvalRecord.__new__(EvalRecord)
             record.kind, record.model, record.fits_done = data["kind"], token(data["model"]), data["fits_done"]
-            record.x = decode_array(data["x"])
+            record.x, record.x_step, record.x_count = decode_array(data.get("x")), data.get("x_step", 1), data.get("x_count")
             result = data["result"]
             record.result = (result["dict"] if "dict" in result else decode_array(result["array"])
                              if "array" in result else result["list"])

@@ -7,11 +7,13 @@ points = 2
 
 @test_case(points=1, hidden=False)
 def test_linea_base_evaluada_en_prueba(env):
+    """Línea base evaluada en el conjunto de prueba tras la fase 1"""
     import runpy
     runpy.run_path('tl_checks.py')['check_baseline_evaluated'](env)
 
 @test_case(points=1, hidden=True)
 def test_linea_base_es_la_precision_tras_fase1(env):
+    """La línea base es la precisión en prueba tras la fase 1"""
     import runpy
     runpy.run_path('tl_hidden_checks.py')['check_baseline_value'](env)
 

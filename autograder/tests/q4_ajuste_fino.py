@@ -7,16 +7,19 @@ points = 3
 
 @test_case(points=1, hidden=False)
 def test_solo_ultimas_40_capas_entrenables():
+    """En el ajuste fino se entrenan la cabeza y solo las últimas 40 capas de la base"""
     import runpy
     runpy.run_path('tl_checks.py')['check_phase2_layers']()
 
 @test_case(points=1, hidden=False)
 def test_recompilado_adam_lr_1e5():
+    """Recompilado con Adam y tasa de aprendizaje 1e-5 durante todo el ajuste fino"""
     import runpy
     runpy.run_path('tl_checks.py')['check_phase2_optimizer']()
 
 @test_case(points=1, hidden=True)
 def test_cambian_ultimas_40_y_no_las_demas():
+    """En el ajuste fino cambian la cabeza y las últimas 40 capas, y no las demás"""
     import runpy
     runpy.run_path('tl_hidden_checks.py')['check_phase2_changes']()
 

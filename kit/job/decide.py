@@ -135,7 +135,7 @@ def decide(observations: Path, submission: Path, lab: Path, out: Path, exempt: s
     outputs.fresh_folder(out)
     outputs.write_new(out / "results.json", json.dumps(results.to_gradescope_dict(config), indent=4).encode())
     texts = {p.stem: p.read_text(encoding="utf-8") for p in (lab / "tests").glob("*.py")}
-    cases = [asdict(c) for c in outputs.cases_of(results, outputs.test_functions(texts))]
+    cases = [asdict(c) for c in outputs.cases_of(results, outputs.test_functions(texts), outputs.test_titles(texts))]
     outputs.write_new(out / "cases.json", json.dumps(cases, ensure_ascii=False, indent=1).encode("utf-8"))
     findings = [asdict(f) for f in evidence_findings(transcript, notebook, exempt)]
     outputs.write_new(out / "evidence.json", json.dumps(findings, ensure_ascii=False, indent=1).encode("utf-8"))

@@ -55,6 +55,7 @@ def main(argv=None) -> int:
     except Exception as exc:  # a dead kernel: the parent sees the channel end without ``end``
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
     outputs.write_figures(nb, out)
+    outputs.write_run(nb, out)
     return 0
 
 

@@ -1,9 +1,11 @@
 """What one grading job writes: Otter's results, every test case, the figures the run displayed.
 
 ``results.json`` is Otter's Gradescope results, ``cases.json`` every test case (question,
-name, hidden, passed, points, message), ``figure-N.png`` the images the graded run displayed
-(bounded, PNG only: a student's output is untrusted).
+name, hidden, passed, points, message, title), ``figure-N.png`` the images the graded run displayed
+(bounded, PNG only: a student's output is untrusted), ``run.json`` the fast mode's own lines in
+its output (what the grading run was, for the student's page).
 """
+import ast
 import base64
 import re
 import shutil
@@ -25,8 +27,23 @@ def test_functions(tests: dict) -> dict:
     return {question: re.findall(r"^def (\w+)\(", text, re.M) for question, text in tests.items()}
 
 
-def cases_of(results, functions: dict) -> list:
-    """Otter's ``GradingResults`` as flat ``Case`` records, named after their test functions."""
+def test_titles(tests: dict) -> dict:
+    """{test function: its title}, the first line of each test's docstring in the test files' texts."""
+    titles = {}
+    for text in tests.values():
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            doc = ast.get_docstring(node) if isinstance(node, ast.FunctionDef) else None
+            if doc:
+                titles[node.name] = doc.strip().splitlines()[0]
+    return titles
+
+
+def cases_of(results, functions: dict, titles: dict | None = None) -> list:
+    """Otter's ``GradingResults`` as flat ``Case`` records, named after their test functions, with their titles."""
     cases = []
     for question, test_file in results.results.items():
         for i, outcome in enumerate(test_file.test_case_results):
@@ -34,9 +51,11 @@ def cases_of(results, functions: dict) -> list:
             own = functions.get(question, [])
             position = re.fullmatch(rf"{re.escape(question)} - (\d+)", case.name or "")
             index = int(position.group(1)) - 1 if position else i
-            cases.append(Case(question=question, name=own[index] if index < len(own) else case.name,
-                              hidden=bool(case.hidden), passed=bool(outcome.passed), points=float(case.points or 0),
-                              message="" if outcome.passed else str(outcome.message or "")))
+            name = own[index] if index < len(own) else case.name
+            cases.append(Case(question=question, name=name, hidden=bool(case.hidden), passed=bool(outcome.passed),
+                              points=float(case.points or 0),
+                              message="" if outcome.passed else str(outcome.message or ""),
+                              title=(titles or {}).get(name, "")))
     return cases
 
 
@@ -78,3 +97,23 @@ def write_figures(notebook, out: Path) -> None:
     fresh_folder(out)
     for i, png in enumerate(figures_of(notebook), start=1):
         write_new(out / f"figure-{i}.png", png)
+
+
+FAST_MODE = "[modo rápido]"
+MAX_RUN_BYTES = 16 * 1024
+
+
+def fast_mode_lines(notebook) -> list:
+    """The lines the lab's fast mode printed (what the grading run used: data, weights, steps), at most ten."""
+    found = []
+    for cell in getattr(notebook, "cells", None) or []:
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            text = output.get("text", "") if output.get("output_type") == "stream" else ""
+            found += [line.strip()[:300] for line in str(text).splitlines() if line.strip().startswith(FAST_MODE)]
+    return found[:10]
+
+
+def write_run(notebook, out: Path) -> None:
+    """``run.json`` beside the figures: the fast mode's lines, for the sentence on the student's page."""
+    import json
+    write_new(out / "run.json", json.dumps({"fast_mode": fast_mode_lines(notebook)}, ensure_ascii=False).encode())
