@@ -1,0 +1,136 @@
+"""What may be published, and whose it is: the class's grades read from ``--out``, the rows that hold the release
+back, and each submission matched to an LMS participant by the id in its download name (never by a name)."""
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kit import gradebook, manual
+
+MOODLE_ID = r"_(?P<id>\d+)_assignsubmission_"
+"""Moodle's "Download all submissions": ``Full Name_12345_assignsubmission_file_lab.ipynb``."""
+CANVAS_ID = r"^[^_]+_(?:LATE_)?(?P<id>\d+)_(?P<order>\d+)_"
+"""Canvas' "Download submissions": ``lastfirst_12345_678_lab.ipynb`` (``lastfirst_LATE_…`` when late); the second
+number is the submission's file id, larger for a later upload."""
+
+
+@dataclass
+class Grade:
+    """One submission's grade as the class's files hold it after grading and manual grading."""
+
+    submission: str
+    """The graded file's name."""
+    status: str
+    """How grading ended (``ok``, ``flagged``, ``error``...)."""
+    total: float | None
+    """Automatic plus manual points, as ``final_grades.csv`` has them; None while held (a flagged row)."""
+    max_total: float
+    """Points possible, automatic and manual."""
+    percent: str
+    """The percentage exactly as ``final_grades.csv`` writes it."""
+    comment: str = ""
+    """The instructor's ``comment`` in ``manual_grades.csv``."""
+    held: list = field(default_factory=list)
+    """Why it cannot be published yet (flagged and not accepted, manual grades missing); empty when it can."""
+
+
+def read_class(out: Path) -> list:
+    """Every graded submission's ``Grade``, from ``out/final_grades.csv`` and ``out/manual_grades.csv``."""
+    final = out / "final_grades.csv"
+    if not final.exists():
+        raise SystemExit(f"{final} does not exist: grade the class first (python -m kit grade FOLDER --out {out})")
+    questions = [q.name for q in manual.manual_questions()]
+    sheet = {}
+    if (out / "manual_grades.csv").exists():
+        with open(out / "manual_grades.csv", newline="", encoding="utf-8") as f:
+            sheet = {r["submission"]: r for r in csv.DictReader(f)}
+    grades = []
+    with open(final, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            held = []
+            if r["status"] == "flagged" and not r["total"]:
+                held.append(f"flagged for review and not accepted ({gradebook.ACCEPT} in manual_grades.csv)")
+            missing = [q for q in questions if not (r.get(q) or "").strip()]
+            if missing:
+                held.append(f"manual grades missing: {', '.join(missing)}")
+            grades.append(Grade(r["submission"], r["status"], float(r["total"]) if r["total"] else None,
+                                float(r["max_total"]), r["percent"],
+                                (sheet.get(r["submission"], {}).get("comment") or "").strip(), held))
+    return grades
+
+
+@dataclass
+class Match:
+    """The submission published for one LMS participant."""
+
+    participant: str
+    """The LMS's id for the student (Moodle's participant number, Canvas' user id)."""
+    grade: Grade
+    """The submission chosen for them."""
+    note: str = ""
+    """How it was chosen when the student had several submissions."""
+
+
+def read_mapping(path: Path) -> dict:
+    """{submission: participant id} from a CSV with the columns ``submission`` and ``id``."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return {r["submission"].strip(): r["id"].strip() for r in csv.DictReader(f)}
+
+
+def match(grades: list, system_pattern: str, pattern: str | None = None, mapping: dict | None = None,
+          chosen: set = frozenset(), submissions: Path | None = None) -> tuple:
+    """(matches {participant: Match}, unmatched submission names, notes for the instructor).
+
+    The id comes from ``mapping``, else the ``id`` group of ``pattern``, else the LMS's own naming. A student with
+    several submissions gets the one in ``chosen``, else the latest by the LMS's order (Canvas' file id, or the
+    files' times in ``submissions`` as unzipped from Moodle's download); when no order is known, none is guessed.
+    """
+    ids, orders, unmatched = {}, {}, []
+    for g in grades:
+        found = (mapping or {}).get(g.submission)
+        order = None
+        if found is None:
+            hit = re.search(pattern or system_pattern, g.submission)
+            found = hit.group("id") if hit and hit.groupdict().get("id") else None
+            order = int(hit.group("order")) if hit and hit.groupdict().get("order") else None
+        if found is None:
+            unmatched.append(g.submission)
+            continue
+        if order is None and submissions is not None and (submissions / g.submission).exists():
+            order = (submissions / g.submission).stat().st_mtime
+        ids.setdefault(found, []).append(g)
+        orders[g.submission] = order
+    matches, notes = {}, []
+    for participant, mine in ids.items():
+        if len(mine) == 1:
+            matches[participant] = Match(participant, mine[0])
+            continue
+        names = ", ".join(g.submission for g in mine)
+        picked = [g for g in mine if g.submission in chosen]
+        if len(picked) == 1:
+            matches[participant] = Match(participant, picked[0], f"named by the instructor among {names}")
+        elif all(orders[g.submission] is not None for g in mine):
+            latest = max(mine, key=lambda g: orders[g.submission])
+            matches[participant] = Match(participant, latest, f"the latest of {names} by the LMS's order")
+        else:
+            notes.append(f"participant {participant} has {len(mine)} submissions ({names}) and no order to choose "
+                         "by: name one with --use, or give --submissions; left out")
+            continue
+        notes.append(f"participant {participant}: {matches[participant].note}: {matches[participant].grade.submission}")
+    return matches, unmatched, notes
+
+
+def holding(matches: dict) -> list:
+    """Lines naming every matched submission that holds the release back, and why."""
+    return [f"{m.grade.submission}: {'; '.join(m.grade.held)}" for m in matches.values() if m.grade.held]
+
+
+def scaled(grade: Grade, maximum: float) -> float:
+    """The grade on the LMS's scale (a course may grade out of 10 or 100)."""
+    return grade.total / grade.max_total * maximum if grade.max_total else 0.0
+
+
+def comment_text(grade: Grade) -> str:
+    """What the student reads beside the grade in the LMS (Spanish)."""
+    text = f"Laboratorio de transfer learning: {grade.total:g} de {grade.max_total:g} puntos ({grade.percent} %)."
+    return f"{text} {grade.comment}" if grade.comment else text
