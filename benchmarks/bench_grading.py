@@ -3,7 +3,7 @@
     python benchmarks/bench_grading.py [--repeat 3] [--submission submissions/solution.ipynb]
 
 Each measurement runs in a fresh process under the batch grader's own watcher
-(``kit.grade.run_limited``): wall seconds, and peak resident memory summed over the
+(``kit.watch.run_limited``): wall seconds, and peak resident memory summed over the
 process tree (``otter run`` and its kernel). Targets: grading <= 1.5x the floor, <= 1.2 GB.
 """
 import argparse
@@ -17,14 +17,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from kit import grade, paths  # noqa: E402
+from kit import paths, watch  # noqa: E402
 
 FLOOR = Path(__file__).resolve().with_name("floor_two_fits.py")
 
 
 def measure(cmd, cwd):
     with tempfile.TemporaryDirectory(prefix="tl-bench-") as tmp:
-        run = grade.run_limited(cmd, cwd or tmp, dict(os.environ, TMPDIR=tmp), timeout_s=900, memory_mb=16384,
+        run = watch.run_limited(cmd, cwd or tmp, dict(os.environ, TMPDIR=tmp), timeout_s=900, memory_mb=16384,
                                 log_path=Path(tmp) / "log")
         if run.status or run.code:
             raise SystemExit(f"{cmd[:4]} failed ({run.status or run.code}): {(Path(tmp) / 'log').read_text()[-2000:]}")

@@ -1,4 +1,4 @@
-"""Cost of grading one submission through the batch grader's job (``kit.grade.grade_one``). A script, not a test.
+"""Cost of grading one submission through the batch grader's job (``kit.job.one.grade_one``). A script, not a test.
 
     python benchmarks/bench_job.py [--repeat 5] [--submission submissions/solution.ipynb] [--threads 2]
 

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_sandbox.py [--repeat 3] [--submission submissions/solution.ipynb]
 
-Grades the same submission with ``kit.grade.grade_one``, alternating sandboxed and
+Grades the same submission with ``kit.job.one.grade_one``, alternating sandboxed and
 unconfined runs (unconfined by pretending bubblewrap is missing), one at a time, and
 prints each run and the medians. Needs bubblewrap.
 """

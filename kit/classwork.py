@@ -6,21 +6,21 @@ instructor's ``manual_grades.csv``, so it is cheap to re-run after editing the s
 from collections import Counter
 from pathlib import Path
 
-from kit import discussion, feedback, gradebook, manual, report
+from kit import discussion, feedback, gradebook, layout, manual, report
 from kit.records import Status
 
 
 def finish(out: Path, rows: list, questions: dict, submissions: Path, pattern: str | None = None) -> str:
     """Write every class output under ``out``; returns where each one is, for the instructor."""
-    cases = {r.submission: feedback.load_cases(out / "results" / r.submission) for r in rows}
+    cases = {r.submission: feedback.load_cases(layout.results_dir(out, r.submission)) for r in rows}
     manual_questions = manual.manual_questions()
     answers = discussion.collect(submissions, rows, manual_questions)
     empty = discussion.empties(answers, manual_questions)
-    (out / "discussion.html").write_text(discussion.render(answers, manual_questions, empty, pattern),
+    (out / layout.DISCUSSION).write_text(discussion.render(answers, manual_questions, empty, pattern),
                                          encoding="utf-8")
-    sheet = out / "manual_grades.csv"
+    sheet = out / layout.MANUAL
     gradebook.ensure_manual_grades(sheet, rows, manual_questions, empty, pattern)
-    final = gradebook.write_final(out / "final_grades.csv", rows, questions, manual_questions,
+    final = gradebook.write_final(out / layout.FINAL, rows, questions, manual_questions,
                                   gradebook.read_manual_grades(sheet, manual_questions), pattern)
     # Each student's page shows the whole grade, as the gradebook just wrote it.
     comments = gradebook.read_comments(sheet)
@@ -29,7 +29,7 @@ def finish(out: Path, rows: list, questions: dict, submissions: Path, pattern: s
                                                    comments.get(f["submission"], "")) for f in final}
     feedback_dir = feedback.write_all(out, rows, questions, cases, wholes, manual_questions)
 
-    (out / "report.html").write_text(report.render(rows, questions, cases), encoding="utf-8")
+    (out / layout.REPORT).write_text(report.render(rows, questions, cases), encoding="utf-8")
     return "\n".join([
         f"  class report      {out / 'report.html'}",
         f"  feedback pages    {feedback_dir}/<submission>.html",

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kit import pages
+from kit import layout, pages
 from kit.records import Case, Row, Status
 from kit.pages import esc
 
@@ -192,11 +192,11 @@ def write_all(out: Path, rows: list, questions: dict, cases: dict, wholes: dict 
               manual_questions: list = ()) -> Path:
     """``cases``: {submission: its ``Case`` records}, as ``load_cases`` read them; ``wholes``: {submission:
     ``WholeGrade``} once the gradebook is written."""
-    folder = out / "feedback"
+    folder = layout.feedback_dir(out)
     folder.mkdir(parents=True, exist_ok=True)
     for row in rows:
-        results = out / "results" / row.submission
+        results = layout.results_dir(out, row.submission)
         page = render(row, cases.get(row.submission, []), figures(results), questions,
                       (wholes or {}).get(row.submission), manual_questions, run_sentence(results))
-        (folder / f"{row.submission}.html").write_text(page, encoding="utf-8")
+        layout.feedback_page(out, row.submission).write_text(page, encoding="utf-8")
     return folder

@@ -3,7 +3,6 @@
 A submission is an ``.ipynb`` or an Otter export ``.zip`` holding exactly one notebook. The
 messages reach the student's feedback page, so they are in Spanish and say what was found.
 """
-import json
 import zipfile
 from pathlib import Path
 
@@ -42,11 +41,6 @@ def read_notebook(path: Path, max_unzipped_mb: float = MAX_UNZIPPED_MB):
         raise Unreadable("el archivo .zip está dañado o no es un zip") from None
     except Exception as exc:  # not JSON, not UTF-8, not a notebook...
         raise Unreadable(f"no es un cuaderno legible: {type(exc).__name__}: {exc}") from None
-
-
-def assignment_of(autograder: Path) -> str | None:
-    with zipfile.ZipFile(autograder) as zf:
-        return json.loads(zf.read("otter_config.json")).get("assignment_name")
 
 
 def problem(submission: Path, assignment: str | None, max_unzipped_mb: float = MAX_UNZIPPED_MB) -> str | None:

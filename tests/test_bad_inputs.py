@@ -5,10 +5,11 @@ import nbformat
 import pytest
 
 from kit import grade, intake, paths
+from kit.job import folder
 from kit.records import Status
 
 SOLUTION = paths.SUBMISSIONS / "solution.ipynb"
-ASSIGNMENT = intake.assignment_of(paths.AUTOGRADER_ZIP)
+ASSIGNMENT = folder.assignment_of(paths.AUTOGRADER_ZIP)
 
 
 def _solution():

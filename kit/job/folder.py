@@ -1,4 +1,8 @@
-"""The folders of one grading job: the autograder as the parent reads it, and what the kernel gets."""
+"""The folders of one grading job: the autograder as the parent reads it, and what the kernel gets.
+
+The autograder zip is read here and nowhere else: its questions and points, its assignment's name, its lab.
+"""
+import json
 import re
 import shutil
 import zipfile
@@ -17,6 +21,22 @@ def points_of(test_text: str) -> float:
     """The points an Otter test file is worth (its ``points = N`` line), 0 without one."""
     found = re.search(r"^points = ([\d.]+)", test_text, re.M)
     return float(found.group(1)) if found else 0.0
+
+
+def questions_of(autograder: Path) -> dict:
+    """{question: points} from the autograder's test files, for rows that produced no results."""
+    out = {}
+    with zipfile.ZipFile(autograder) as zf:
+        for name in sorted(zf.namelist()):
+            if re.fullmatch(r"tests/[^/]+\.py", name):
+                out[Path(name).stem] = points_of(zf.read(name).decode())
+    return out
+
+
+def assignment_of(autograder: Path) -> str | None:
+    """The assignment's name in the autograder's ``otter_config.json``."""
+    with zipfile.ZipFile(autograder) as zf:
+        return json.loads(zf.read("otter_config.json")).get("assignment_name")
 
 
 def unpack_lab(autograder: Path, dest: Path) -> Path:

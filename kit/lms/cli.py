@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kit import paths
+from kit import layout, paths
 from kit.lms import canvas, moodle, release, sheet
 
 
@@ -49,7 +49,7 @@ def main(argv=None) -> int:
     if not given.is_file():
         print(f"{given} does not exist", file=sys.stderr)
         return 2
-    target = args.out / "lms" / given.name
+    target = layout.lms_dir(args.out) / given.name
     if target.resolve() == given.resolve():
         print(f"{given} is already the kit's output; give the file downloaded from the LMS", file=sys.stderr)
         return 2
@@ -85,8 +85,8 @@ def main(argv=None) -> int:
     print(f"{len(filled)} grades written; {len(without)} students without a submission keep their empty grade")
     print(f"  {target}")
     if args.system == "moodle":
-        bundle = args.out / "lms" / "moodle_feedback_files.zip"
-        moodle.feedback_zip(bundle, table, filled, args.out / "feedback")
+        bundle = layout.lms_dir(args.out) / "moodle_feedback_files.zip"
+        moodle.feedback_zip(bundle, table, filled, layout.feedback_dir(args.out))
         print(f"  {bundle}")
     return 0
 

@@ -101,7 +101,7 @@ def feedback_zip(path: Path, worksheet: sheet.Sheet, filled: list, pages: Path) 
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for who, found in filled:
-            page = pages / f"{found.grade.submission}.html"
+            page = pages / f"{found.grade.submission}.html"  # layout.feedback_page's name
             if not page.exists():
                 continue
             name = f"{full_name(worksheet, who)}_{who}_assignsubmission_file_{FEEDBACK_FILE}"

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kit import gradebook, manual
+from kit import gradebook, layout, manual
 
 MOODLE_ID = r"_(?P<id>\d+)_assignsubmission_"
 """Moodle's "Download all submissions": ``Full Name_12345_assignsubmission_file_lab.ipynb``."""
@@ -36,13 +36,13 @@ class Grade:
 
 def read_class(out: Path) -> list:
     """Every graded submission's ``Grade``, from ``out/final_grades.csv`` and ``out/manual_grades.csv``."""
-    final = out / "final_grades.csv"
+    final = out / layout.FINAL
     if not final.exists():
         raise SystemExit(f"{final} does not exist: grade the class first (python -m kit grade FOLDER --out {out})")
     questions = [q.name for q in manual.manual_questions()]
     sheet = {}
-    if (out / "manual_grades.csv").exists():
-        with open(out / "manual_grades.csv", newline="", encoding="utf-8") as f:
+    if (out / layout.MANUAL).exists():
+        with open(out / layout.MANUAL, newline="", encoding="utf-8") as f:
             sheet = {r["submission"]: r for r in csv.DictReader(f)}
     grades = []
     with open(final, newline="", encoding="utf-8") as f:
