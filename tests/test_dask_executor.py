@@ -15,8 +15,7 @@ from kit import grade, paths
 
 distributed = pytest.importorskip("distributed")
 
-CLASS = {"ana.ipynb": "solution.ipynb", "bruno.ipynb": "b4_no_recompile.ipynb",
-         "elena.ipynb": "broken_not_a_notebook.ipynb"}
+CLASS = {"ana.ipynb": "solution.ipynb", "elena.ipynb": "broken_not_a_notebook.ipynb"}  # one kernel, one refusal
 
 
 def _dask(*args, log):
@@ -125,16 +124,18 @@ def test_a_worker_killed_mid_batch_costs_no_row(cluster, tmp_path):
          "--scheduler", cluster["address"]])))
     batch.start()
     with distributed.Client(cluster["address"], timeout="30s") as client:
-        deadline = time.monotonic() + 120
-        while not any(client.processing().values()) and time.monotonic() < deadline:
+        deadline, since, victim_address = time.monotonic() + 180, {}, None
+        while victim_address is None and time.monotonic() < deadline:  # a worker busy for 5 s: inside a kernel run
+            busy = {address for address, tasks in client.processing().items() if tasks}
+            since = {address: since.get(address, time.monotonic()) for address in busy}
+            victim_address = next((a for a, t in since.items() if time.monotonic() - t > 5), None)
             time.sleep(0.2)
-        busy = [address for address, tasks in client.processing().items() if tasks]
-        assert busy, "no job ever started"
-        name = client.scheduler_info(n_workers=-1)["workers"][busy[0]]["name"]
+        assert victim_address, "no job ran long enough to be interrupted"
+        name = client.scheduler_info(n_workers=-1)["workers"][victim_address]["name"]
     victim = next(p for p, n in zip(cluster["workers"], ("w0", "w1")) if n == name)
     _stop(victim)
     batch.join(timeout=600)
     assert done.get("code") == 0
     rows = {n: json.loads((tmp_path / "out" / "results" / n / "row.json").read_text()) for n in CLASS}
-    assert {n: r["status"] for n, r in rows.items()} == {"ana.ipynb": "ok", "bruno.ipynb": "ok", "elena.ipynb": "error"}
-    assert (rows["ana.ipynb"]["score"], rows["bruno.ipynb"]["score"]) == (18, 16)
+    assert {n: r["status"] for n, r in rows.items()} == {"ana.ipynb": "ok", "elena.ipynb": "error"}
+    assert rows["ana.ipynb"]["score"] == 18

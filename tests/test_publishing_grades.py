@@ -1,8 +1,8 @@
 """Publishing a graded class: each student's page holds the whole grade, and the grades go back into the LMS's
 own file (Moodle's grading worksheet, Canvas' gradebook export) with every other byte left as the LMS wrote it.
 
-One small class is graded once (four notebooks run; the rest are files that cannot be graded, which cost nothing),
-named as Moodle's and Canvas' downloads name them.
+One small class is graded once (two notebooks run, the solution and a flagged one; the rest are files that cannot be
+graded, which cost nothing but still carry manual points), named as Moodle's and Canvas' downloads name them.
 """
 import csv
 import os
@@ -14,15 +14,14 @@ import pytest
 from kit import grade, paths
 from kit.lms import cli
 
-SOLUTION, NO_RECOMPILE, FORGED, BROKEN = ("solution.ipynb", "b4_no_recompile.ipynb", "t1_checks_function_replaced.ipynb",
-                                          "broken_not_a_notebook.ipynb")
+SOLUTION, FORGED, BROKEN = "solution.ipynb", "t1_checks_function_replaced.ipynb", "broken_not_a_notebook.ipynb"
 CLASS = {  # file name as the LMS downloaded it -> reference submission, and its time (a resubmission is later)
     "Ana López_101_assignsubmission_file_borrador.ipynb": (BROKEN, 1_000),
     "Ana López_101_assignsubmission_file_lab.ipynb": (SOLUTION, 2_000),
-    "Bruno Díaz_102_assignsubmission_file_lab.ipynb": (NO_RECOMPILE, 1_000),
+    "Bruno Díaz_102_assignsubmission_file_lab.ipynb": (BROKEN, 1_000),
     "Carla Ruiz_104_assignsubmission_file_lab.ipynb": (FORGED, 1_000),
     "zeta sin nombre del LMS.ipynb": (BROKEN, 1_000),
-    "lopezana_201_9001_lab.ipynb": (SOLUTION, 1_000),
+    "lopezana_201_9001_lab.ipynb": (BROKEN, 1_000),
     "diazbruno_202_8999_lab.ipynb": (BROKEN, 1_000),
     "diazbruno_LATE_202_9002_lab.ipynb": (BROKEN, 1_000),
 }
@@ -162,7 +161,7 @@ def test_the_plots_say_what_the_grading_run_was(complete):
 
 @pytest.mark.slow
 def test_tests_show_their_human_titles_from_the_master(complete):
-    page = _page(complete, BRUNO)
+    page = _page(complete, ANA)
     assert "Recompilado con Adam y tasa de aprendizaje 1e-5 durante todo el ajuste fino" in page
     assert "Imágenes de CIFAR-10 en float32, sin normalizar a [0, 1]" in page
     assert "recompilado adam lr 1e5" not in page
