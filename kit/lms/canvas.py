@@ -42,19 +42,12 @@ def fill(gradebook: sheet.Sheet, name: str, matches: dict) -> tuple:
     id_column = [h.strip() for h in header].index("ID")
     column = assignment_column(header, name)
     top = points_possible(gradebook, column)
-    filled, without, seen = [], [], set()
+    ids = []
     for row in range(1, len(gradebook.records)):
         cells = gradebook.values(row)
         who = cells[id_column].strip() if len(cells) > id_column else ""
-        if not who.isdigit():
-            continue  # Points Possible, Manual Posting, a test student without an id
-        seen.add(who)
-        found = matches.get(who)
-        if found is None:
-            without.append(who)
-            continue
-        if found.grade.held:
-            continue
+        ids.append((row, who if who.isdigit() else None))  # Points Possible, Manual Posting, a test student: no id
+    to_fill, without, absent = release.placed(ids, matches)
+    for row, _, found in to_fill:
         gradebook.set(row, column, formatted(release.scaled(found.grade, top)))
-        filled.append((who, found))
-    return filled, without, sorted(set(matches) - seen)
+    return [(who, found) for _, who, found in to_fill], without, absent

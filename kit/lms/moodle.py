@@ -57,31 +57,20 @@ def fill(worksheet: sheet.Sheet, matches: dict) -> tuple:
     """Write grade and comments into each matched participant's row. Returns (rows filled, participants in the
     worksheet with no submission, participants of ``matches`` absent from the worksheet)."""
     where = columns(worksheet.values(0))
-    filled, without, seen = [], [], set()
+    ids = []
     for row in range(1, len(worksheet.records)):
         cells = worksheet.values(row)
-        if len(cells) <= where["identifier"]:
-            continue
-        who = participant(cells[where["identifier"]])
-        if who is None:
-            continue
-        seen.add(who)
-        found = matches.get(who)
-        if found is None:
-            without.append(who)
-            continue
-        if found.grade.held:
-            continue  # held (only reached with --allow-incomplete): its cells stay as Moodle wrote them
+        ids.append((row, participant(cells[where["identifier"]]) if len(cells) > where["identifier"] else None))
+    to_fill, without, absent = release.placed(ids, matches)
+    for row, who, found in to_fill:
         maximum = worksheet.value(row, where["maximum"])
-        style = number_style(maximum)
         try:
             top = float(maximum.replace(",", "."))
         except ValueError:
             raise SystemExit(f"row of participant {who}: Maximum Grade {maximum!r} is not a number") from None
-        worksheet.set(row, where["grade"], formatted(release.scaled(found.grade, top), style))
+        worksheet.set(row, where["grade"], formatted(release.scaled(found.grade, top), number_style(maximum)))
         worksheet.set(row, where["comments"], release.comment_text(found.grade))
-        filled.append((who, found))
-    return filled, without, sorted(set(matches) - seen)
+    return [(who, found) for _, who, found in to_fill], without, absent
 
 
 def full_name(worksheet: sheet.Sheet, who: str) -> str:

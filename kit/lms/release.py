@@ -134,3 +134,20 @@ def comment_text(grade: Grade) -> str:
     """What the student reads beside the grade in the LMS (Spanish)."""
     text = f"Laboratorio de transfer learning: {grade.total:g} de {grade.max_total:g} puntos ({grade.percent} %)."
     return f"{text} {grade.comment}" if grade.comment else text
+
+
+def placed(participants, matches: dict) -> tuple:
+    """Walk the LMS file's rows: ``participants`` is [(row, participant id or None)]. Returns (the rows to fill as
+    (row, id, Match), the ids in the file with no submission, the matched ids absent from the file). A held match
+    (only reached with --allow-incomplete) is neither filled nor missing: its cells stay as the LMS wrote them."""
+    to_fill, without, seen = [], [], set()
+    for row, who in participants:
+        if who is None:
+            continue
+        seen.add(who)
+        found = matches.get(who)
+        if found is None:
+            without.append(who)
+        elif not found.grade.held:
+            to_fill.append((row, who, found))
+    return to_fill, without, sorted(set(matches) - seen)
