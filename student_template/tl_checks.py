@@ -577,20 +577,20 @@ def _is_test_data(x, step=1):
     return np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99  # the same images, whatever the scaling
 
 
-def _record_is_test(record):
-    count = getattr(record, "x_count", None)
+def _consumed_test_set(x, step, count):
+    """Whether a call consumed the whole test set: ``x`` is every ``step``-th of its ``count`` examples."""
     test = AUDIT.test_set()
     if test is None or (count is not None and count != len(test[0])):
         return False
-    return _is_test_data(record.x, getattr(record, "x_step", 1))
+    return _is_test_data(x, step or 1)
+
+
+def _record_is_test(record):
+    return _consumed_test_set(record.x, getattr(record, "x_step", 1), getattr(record, "x_count", None))
 
 
 def _validates_on_test(fit):
-    count = getattr(fit, "validation_count", None)
-    test = AUDIT.test_set()
-    if test is None or (count is not None and count != len(test[0])):
-        return False
-    return _is_test_data(fit.validation, getattr(fit, "validation_step", 1))
+    return _consumed_test_set(fit.validation, getattr(fit, "validation_step", 1), getattr(fit, "validation_count", None))
 
 
 def _accuracy(record):
