@@ -251,9 +251,6 @@ VARIANTS.update({
     "x19_improvement_zero_unless_better": [(IMPROVEMENT, "if accuracy_finetune > accuracy_baseline:\n"
                                                          "    improvement = accuracy_finetune - accuracy_baseline\n"
                                                          "else:\n    improvement = 0")],
-    "ok21_improvement_if_else_both_signs": [(IMPROVEMENT, "if accuracy_finetune >= accuracy_baseline:\n"
-                                                          "    improvement = accuracy_finetune - accuracy_baseline\n"
-                                                          "else:\n    improvement = -(accuracy_baseline - accuracy_finetune)")],
     # 3. phase 2 trains the head as well as the last 40 layers of the base
     "x20_head_frozen_for_fine_tuning": [(REFREEZE, REFREEZE + "\nfor layer in model.layers[1:]:\n    layer.trainable = False")],
     "x21_output_layer_frozen_in_phase2": [(REFREEZE, REFREEZE + "\nmodel.layers[-1].trainable = False")],
@@ -274,9 +271,6 @@ VARIANTS.update({
     "ok23_scheduler_sets_1e-5": [(RECOMPILE, "optimizer=keras.optimizers.Adam(learning_rate=1e-4),"),
                                  (PHASE2_CALLBACKS, "    initial_epoch=history.epoch[-1] + 1,\n"
                                   "    callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e-5)]\n)")],
-    "ok24_reduce_on_plateau_from_1e-5": [(PHASE2_CALLBACKS, "    initial_epoch=history.epoch[-1] + 1,\n"
-                                          "    callbacks=[keras.callbacks.ReduceLROnPlateau(monitor='val_loss', factor=0.5, "
-                                          "patience=1, min_lr=1e-7)]\n)")],
     # 5. settings judged by what they compute
     "ok25_softmax_as_tf_nn_function": [('layers.Dense(num_classes, activation="softmax")',
                                         "layers.Dense(num_classes, activation=tf.nn.softmax)")],

@@ -74,17 +74,24 @@ def _gradescope(notebook, root):
     return json.loads((root / "results" / "results.json").read_text())
 
 
+GRADESCOPE_ROUTES = ("r2_subprocess_appends_to_checks", "r3_pickle_payload_in_npy", "r5_os_open_appends_to_checks",
+                     "r8_channel_written_through_fd", "r12_atexit_rewrites_checks")
+"""Gradescope runs the same job as the batch above, which grades every route; one route of each layer (a process,
+a pickle, a lab file written, the channel forged, the channel after its end) covers Gradescope's own parts: the
+entry point, the protected autograder folder, the held results."""
+
+
 @pytest.fixture(scope="module")
 def gradescope(tmp_path_factory):
     root = tmp_path_factory.mktemp("gradescope-forgeries")
-    names = sorted(ROUTES)
+    names = sorted(GRADESCOPE_ROUTES)
     with ThreadPoolExecutor(2) as pool:
         results = pool.map(lambda n: _gradescope(paths.SUBMISSIONS / f"{n}.ipynb", root / n), names)
     return dict(zip(names, results))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(ROUTES))
+@pytest.mark.parametrize("name", sorted(GRADESCOPE_ROUTES))
 def test_gradescope_holds_the_points_and_tells_the_instructor_which_route(gradescope, name):
     results = gradescope[name]
     tests = {t["name"]: t for t in results["tests"]}
