@@ -59,15 +59,16 @@ def _seconds(cell) -> float:
 
 
 def _epochs(cell) -> list:
-    """Seconds per step of each epoch, as Keras printed them (the first one carries the tracing)."""
+    """Seconds of each epoch, from Keras' own progress lines (the last one of each epoch: steps × time per step);
+    the first one carries the graph's tracing."""
     text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
-    text = re.sub(r"[\r\x08]+", "\n", text)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # colours
     found = []
-    for line in text.splitlines():
-        hit = STEP.search(line)
-        if hit and hit.group(1) == hit.group(2):
-            value = float(hit.group(3)) / (1000 if hit.group(4) == "ms" else 1)
-            found.append(value * int(hit.group(2)))
+    for block in text.split("Epoch ")[1:]:
+        hits = [h for h in (STEP.search(line) for line in re.split(r"[\r\n\x08]+", block)) if h]
+        if hits:
+            last = hits[-1]
+            found.append(float(last.group(3)) / (1000 if last.group(4) == "ms" else 1) * int(last.group(2)))
     return found
 
 
