@@ -2,14 +2,17 @@
 
     python -m kit grade SUBMISSIONS [--out grades] [--jobs 2] [--timeout 600] [--memory-mb 4096] [--disk-mb 2048]
                                     [--tmp-mb 1024] [--max-unzipped-mb 200] [--force]
+                                    [--executor local|dask] [--scheduler tcp://HOST:8786] [--allow-unconfined]
 
-Each submission (``.ipynb`` or an Otter export ``.zip``) is copied into a private job
-folder and run there in a fresh kernel (``kit.job.execute``) that reports what happens over
-a channel this process opens first (``kit.job.channel``); the verdict is made afterwards by
-``kit.job.decide``, a process that runs no student code. A broken, slow, memory- or
-disk-hungry submission only ever costs its own row: a watcher kills the whole process tree
-past the time limit, the memory limit (resident memory plus the job's RAM-backed files) or
-the disk limit (its folder and its ``/tmp``).
+This module is the batch: which submissions need grading, one job each (``kit.job.one.run``) on
+the executor chosen (``kit.executors``: this machine's pool, or a Dask cluster), their rows
+into ``grades.csv``. One job copies its submission into a private folder and runs it there in
+a fresh kernel (``kit.job.execute``) that reports what happens over a channel its parent opens
+first (``kit.job.channel``); the verdict is made afterwards by ``kit.job.decide``, a process that
+runs no student code. A broken, slow, memory- or disk-hungry submission only ever costs its own
+row: a watcher (``kit.watch``) kills the whole process tree past the time limit, the memory
+limit (resident memory plus the job's RAM-backed files) or the disk limit (its folder and its
+``/tmp``).
 
 Re-running into the same ``--out`` regrades only submissions whose content (or the
 autograder) changed. Then ``kit.classwork`` writes the feedback pages, the discussion
