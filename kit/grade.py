@@ -71,7 +71,8 @@ def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path =
     options = {"timeout_s": timeout_s, "memory_mb": memory_mb, "questions": questions, "disk_mb": disk_mb,
                "tmp_mb": tmp_mb, "max_unzipped_mb": max_unzipped_mb, "exempt": sorted(tampering.kit_cells(template)),
                "threads": max(1, (os.cpu_count() or 1) // max(1, jobs)) if executor == "local" else None,
-               "allow_unconfined": allow_unconfined or executor == "local"}
+               "allow_unconfined": allow_unconfined or executor == "local",
+               "workdir": str(workdir) if workdir and executor == "local" else None}  # a worker uses its own /tmp
 
     def failed(sub, exc) -> Row:  # a row, never an aborted batch
         return Row(sub.name, status=Status.ERROR, questions={q: 0.0 for q in questions}, key=keys[sub.name],

@@ -153,14 +153,15 @@ def run(name: str, submission: bytes, autograder: bytes, key: str, options: dict
                   message=f"el nodo {os.uname().nodename} no tiene bubblewrap: no califica sin sandbox "
                           f"(instálalo, o permite trabajos sin aislar con {ALLOW_UNCONFINED}=1)")
         return {"row": row.to_dict(), "files": {}}
-    with tempfile.TemporaryDirectory(prefix="tl-task-") as task:
+    workdir = Path(options["workdir"]) if options.get("workdir") else None
+    with tempfile.TemporaryDirectory(prefix="tl-task-", dir=workdir) as task:
         task = Path(task)
         for part in ("in", "ag"):
             (task / part).mkdir()
         (task / "in" / name).write_bytes(submission)
         (task / "ag" / "autograder.zip").write_bytes(autograder)
         row = grade_one(task / "in" / name, task / "ag" / "autograder.zip", task / "out", options["timeout_s"],
-                        options["memory_mb"], options["questions"], _threads(options.get("threads")),
+                        options["memory_mb"], options["questions"], _threads(options.get("threads")), workdir,
                         key=key, exempt=set(options["exempt"]), disk_mb=options["disk_mb"],
                         tmp_mb=options["tmp_mb"], max_unzipped_mb=options["max_unzipped_mb"])
         dest = layout.results_dir(task / "out", name)
