@@ -115,8 +115,7 @@ FED = "los datos que recibió `model.fit` en la fase 1"
 def _fed(fit):
     """What a fit consumed, as ``Prepared``: the container (array, tensor, Dataset, generator...) no longer matters."""
     count = getattr(fit, "x_count", None)
-    return Prepared(_values(fit.x), _values(fit.y), fit.x, fit.y, FED, getattr(fit, "x_step", 1) or 1,
-                    count if count is not None else None)
+    return Prepared(_values(fit.x), _values(fit.y), fit.x, fit.y, FED, getattr(fit, "x_step", 1) or 1, count)
 
 
 def _prepared(env):
@@ -137,9 +136,14 @@ def _count(data):
     return data.count if data.count is not None else len(data.x) if data.x is not None and data.x.ndim else 0
 
 
+def _every_kth(n):
+    """The rows the checks look at out of ``n``: every k-th, at most about 256."""
+    return slice(None, None, max(1, n // 256))
+
+
 def _sample(x):
     """Every k-th image, at most about 256: the full set is 600 MB as float32 in real mode."""
-    return x[::max(1, len(x) // 256)]
+    return x[_every_kth(len(x))]
 
 
 SCALINGS = (("0..255", lambda v: v), ("[0, 1]", lambda v: v * 255), ("[-1, 1]", lambda v: (v + 1) * 127.5))
@@ -178,12 +182,6 @@ def match_images(x, reference):
         if all(i is not None for i in found):
             return np.array(found), name
     return None
-
-
-def _rows(data):
-    """Positions (in the full data) of the rows ``_sample`` picks, and those rows' indices into ``data.x``."""
-    picked = np.arange(0, len(data.x), max(1, len(data.x) // 256))
-    return picked * data.step, picked
 
 
 def check_images(env):
@@ -238,7 +236,7 @@ def _judge_labels(data):
     x = data.x
     matched = None
     if x is not None and x.ndim == 4 and len(x) == len(y):
-        positions, picked = _rows(data)
+        picked = _every_kth(len(x))
         matched = match_images(x[picked], train[0])
         if matched is not None:
             wanted, got = labels[matched[0]], np.argmax(y[picked], axis=1)
@@ -290,7 +288,7 @@ def _same_data(fed, prepared):
         return False
     if prepared.x.ndim != 4 or fed.x.shape[1:] != prepared.x.shape[1:] or fed.y.shape[1:] != prepared.y.shape[1:]:
         return False
-    _, picked = _rows(fed)
+    picked = _every_kth(len(fed.x))
     rows = fed.x[picked].astype(np.float64)
     if fed.step == 1 and len(fed.x) == len(prepared.x) and np.array_equal(rows, prepared.x[picked]) \
             and np.allclose(fed.y, prepared.y):

@@ -73,27 +73,30 @@ def fill(worksheet: sheet.Sheet, matches: dict) -> tuple:
     return [(who, found) for _, who, found in to_fill], without, absent
 
 
-def full_name(worksheet: sheet.Sheet, who: str) -> str:
+def full_names(worksheet: sheet.Sheet) -> dict:
+    """{participant: full name} of every row, read once (underscores become spaces: Moodle splits names on them)."""
     where = columns(worksheet.values(0))
+    names = {}
     for row in range(1, len(worksheet.records)):
         cells = worksheet.values(row)
-        if len(cells) > where["identifier"] and participant(cells[where["identifier"]]) == who:
-            name = cells[where["name"]] if where["name"] is not None and len(cells) > where["name"] else ""
-            return name.replace("_", " ").strip() or f"Participant {who}"
-    return f"Participant {who}"
+        who = participant(cells[where["identifier"]]) if len(cells) > where["identifier"] else None
+        name = cells[where["name"]] if where["name"] is not None and len(cells) > where["name"] else ""
+        if who is not None:
+            names[who] = name.replace("_", " ").strip() or f"Participant {who}"
+    return names
 
 
 def feedback_zip(path: Path, worksheet: sheet.Sheet, filled: list, pages: Path) -> list:
     """The zip "Upload multiple feedback files in a zip" takes: each filled student's feedback page, named as
     Moodle names that student's submission files. Returns the names written."""
-    names = []
+    names, full = [], full_names(worksheet)
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for who, found in filled:
             page = pages / f"{found.grade.submission}.html"  # layout.feedback_page's name
             if not page.exists():
                 continue
-            name = f"{full_name(worksheet, who)}_{who}_assignsubmission_file_{FEEDBACK_FILE}"
+            name = f"{full[who]}_{who}_assignsubmission_file_{FEEDBACK_FILE}"
             zf.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), page.read_bytes())
             names.append(name)
     return names
