@@ -1,6 +1,6 @@
 """The kit's main job: regenerate the stages, grade a small demo class, and show where everything is.
 
-    python -m kit [--out grades] [--jobs 2] [--no-run-tests]
+    python -m kit [--out grades] [--jobs auto] [--no-run-tests]
     python -m kit demo --all-references     # every reference submission against expected_grades.csv
 
 The demo class is five of the reference submissions under students' names: a full-marks
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from kit import build, classwork, grade, manual, paths
+from kit import build, classwork, executors, grade, manual, paths
 
 DEMO_CLASS = {
     "ana_solucion.ipynb": "solution.ipynb",
@@ -64,7 +64,9 @@ def write_demo_class(folder: Path) -> None:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m kit", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help="where every output goes (default: grades)")
-    p.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
+    p.add_argument("--jobs", type=executors.jobs_option, default=executors.AUTO,
+                   help="submissions graded at once: a number, or 'auto' (one more than the cores, as far as free "
+                        "memory allows)")
     p.add_argument("--no-run-tests", action="store_true", help="skip otter assign's check of the solution (40 s)")
     p.add_argument("--all-references", action="store_true",
                    help="grade all of submissions/ (about 16 minutes on 2 cores) and compare with expected_grades.csv")
@@ -94,8 +96,9 @@ def main(argv=None) -> int:
 
     class_dir = args.out / "demo_class"
     write_demo_class(class_dir)
-    print(f"2/3 grading a demo class of {len(DEMO_CLASS)} in {class_dir} ({args.jobs} at a time)", flush=True)
-    rows = grade.grade_all_with_progress(class_dir, paths.AUTOGRADER_ZIP, args.out, jobs=args.jobs)
+    jobs = executors.resolved(args.jobs, grade.MEMORY_MB)
+    print(f"2/3 grading a demo class of {len(DEMO_CLASS)} in {class_dir} ({jobs} at a time)", flush=True)
+    rows = grade.grade_all_with_progress(class_dir, paths.AUTOGRADER_ZIP, args.out, jobs=jobs)
     made = classwork.finish(args.out, rows, questions, class_dir)
     print(f"3/3 done in {time.monotonic() - start:.0f} s\n")
     print(grade.table(rows, questions) + "\n")

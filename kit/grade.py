@@ -1,6 +1,6 @@
 """Grade a folder of submissions with the autograder, without Docker, and finish the class.
 
-    python -m kit grade SUBMISSIONS [--out grades] [--jobs 2] [--timeout 600] [--memory-mb 4096] [--disk-mb 2048]
+    python -m kit grade SUBMISSIONS [--out grades] [--jobs auto] [--timeout 600] [--memory-mb 4096] [--disk-mb 2048]
                                     [--tmp-mb 1024] [--max-unzipped-mb 200] [--force]
                                     [--executor local|dask] [--scheduler tcp://HOST:8786] [--allow-unconfined]
 
@@ -33,6 +33,8 @@ from kit.job.one import content_key, grade_one  # noqa: F401 (one job, graded by
 from kit.records import Row, Status
 
 SUFFIXES = (".ipynb", ".zip")
+MEMORY_MB = 4096
+"""Each submission's memory limit unless ``--memory-mb`` says otherwise."""
 
 
 def discover(folder: Path) -> list:
@@ -40,16 +42,17 @@ def discover(folder: Path) -> list:
 
 
 def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path = paths.DEFAULT_OUT,
-              jobs: int = 2, timeout_s: float = 600, memory_mb: float = 4096, progress=None,
+              jobs: int | str = 2, timeout_s: float = 600, memory_mb: float = MEMORY_MB, progress=None,
               force: bool = False, workdir: Path | None = None, on_start=None,
               template: Path = paths.STUDENT / paths.MASTER.name, disk_mb: float = 2048, tmp_mb: float = 1024,
               max_unzipped_mb: float = intake.MAX_UNZIPPED_MB, executor: str = "local",
               scheduler: str | None = None, allow_unconfined: bool = False) -> list:
     """Grade every submission in ``folder`` that is new or changed since the last run into ``out``.
 
-    Each job runs where ``executor`` says (``kit.executors``); ``on_start(n)`` is told how many will really be
-    graded; ``progress(row)`` hears of each one done.
+    Each job runs where ``executor`` says (``kit.executors``), ``jobs`` at once locally (a number, or ``auto``);
+    ``on_start(n)`` is told how many will really be graded; ``progress(row)`` hears of each one done.
     """
+    jobs = executors.resolved(jobs, memory_mb)
     if executor == "local" and not sandbox.available():
         print(sandbox.warning(), file=sys.stderr)
     questions = questions_of(autograder)
@@ -111,9 +114,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("submissions", type=Path, help="folder of students' .ipynb or export .zip files")
     p.add_argument("--autograder", type=Path, default=paths.AUTOGRADER_ZIP, help="the autograder zip to grade with")
     p.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help="where every output goes (default: grades)")
-    p.add_argument("--jobs", type=int, default=2, help="submissions graded at once")
+    p.add_argument("--jobs", type=executors.jobs_option, default=executors.AUTO,
+                   help="submissions graded at once on this machine: a number, or 'auto' (the default: one more "
+                        "than the cores, as far as free memory holds --memory-mb for each)")
     p.add_argument("--timeout", type=float, default=600, help="seconds per submission")
-    p.add_argument("--memory-mb", type=float, default=4096,
+    p.add_argument("--memory-mb", type=float, default=MEMORY_MB,
                    help="memory per submission: the process tree's resident memory plus its RAM-backed files "
                         "(its private /tmp and /dev/shm); past it the row is 'memory'")
     p.add_argument("--disk-mb", type=float, default=2048,
@@ -150,7 +155,8 @@ def main(argv=None) -> int:
     if args.docker:
         from kit import containers
 
-        return containers.grade(args.submissions, args.autograder, args.out, args.jobs, args.timeout)
+        jobs = executors.resolved(args.jobs, args.memory_mb)
+        return containers.grade(args.submissions, args.autograder, args.out, jobs, args.timeout)
     rows = grade_all_with_progress(args.submissions, args.autograder, args.out, jobs=args.jobs,
                                    timeout_s=args.timeout, memory_mb=args.memory_mb, force=args.force,
                                    disk_mb=args.disk_mb, tmp_mb=args.tmp_mb, max_unzipped_mb=args.max_unzipped_mb,
