@@ -18,8 +18,8 @@ AUTO = "auto"
 
 def local_slots(memory_mb: float, cores: int | None = None, available_mb: float | None = None) -> int:
     """How many jobs ``--jobs auto`` runs at once here: one more than the cores, since a job leaves its core idle
-    while processes start and the verdict's waits (3 against 2 graded a class of 10 in 229 s against 253 s on 2
-    cores), but never more than the free memory holds at each job's limit (as Submitty and PrairieLearn cap)."""
+    while its processes start and while its verdict waits (on 2 cores, 3 jobs graded a class of 10 in 229 s, 2 jobs
+    in 253 s), but never more than free memory holds at each job's limit (Submitty and PrairieLearn cap so too)."""
     import psutil
 
     cores = cores or os.cpu_count() or 1
