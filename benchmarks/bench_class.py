@@ -114,7 +114,7 @@ def compare(before_rev: str, size: int, jobs: str | None) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=40, help="submissions in the class")
-    parser.add_argument("--jobs", default=None,
+    parser.add_argument("--jobs", type=executors.jobs_option, default=None,
                         help="graded at once, as python -m kit grade --jobs (default: auto; with --before, each "
                              "grader's own default)")
     parser.add_argument("--out", type=Path, default=None, help="keep the outputs here (default: a temp folder)")
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
         questions = grade.questions_of(paths.AUTOGRADER_ZIP)
 
         start = time.monotonic()
-        jobs = executors.resolved(executors.jobs_option(args.jobs or executors.AUTO), grade.MEMORY_MB)
+        jobs = executors.resolved(args.jobs or executors.AUTO, grade.MEMORY_MB)
         rows = grade.grade_all(subs, paths.AUTOGRADER_ZIP, out, jobs=jobs, force=True)
         graded_s = time.monotonic() - start
         classwork.finish(out, rows, questions, subs)

@@ -32,17 +32,21 @@ model = keras.Sequential([base, layers.GlobalAveragePooling2D(), layers.Dropout(
                           layers.Dense(10, activation="softmax")])
 model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.CategoricalCrossentropy(),
               metrics=[keras.metrics.CategoricalAccuracy()])
-if PREBUILT:
-    model.optimizer.build(model.trainable_variables)
-model.fit(x, y, batch_size=64, epochs=15, verbose=0, **val)
+
+
+def fit(**epochs):
+    if PREBUILT:
+        model.optimizer.build(model.trainable_variables)
+    model.fit(x, y, batch_size=64, verbose=0, **epochs, **val)
+
+
+fit(epochs=15)
 base.trainable = True
 for layer in base.layers[:-40]:
     layer.trainable = False
 model.compile(optimizer=keras.optimizers.Adam(1e-5), loss=keras.losses.CategoricalCrossentropy(),
               metrics=[keras.metrics.CategoricalAccuracy()])
-if PREBUILT:
-    model.optimizer.build(model.trainable_variables)
-model.fit(x, y, batch_size=64, epochs=25, initial_epoch=15, verbose=0, **val)
+fit(epochs=25, initial_epoch=15)
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(f"floor done in {time.monotonic() - start:.1f} s; {usage.ru_utime + usage.ru_stime:.1f} CPU s, "
       f"{usage.ru_maxrss / 1024:.0f} MB")
