@@ -13,7 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-from kit import build, classwork, executors, grade, manual, paths
+from kit import build, classwork, executors, grade, paths
+from kit.classwork import manual
 
 DEMO_CLASS = {
     "ana_solucion.ipynb": "solution.ipynb",

@@ -4,7 +4,8 @@ import importlib
 import pytest
 
 from kit import __main__ as cli
-from kit import demo, intake, manual
+from kit import demo, intake
+from kit.classwork import manual
 
 
 def test_every_verb_is_a_module_with_main():

@@ -4,7 +4,8 @@ import csv
 import nbformat
 import pytest
 
-from kit import discussion, gradebook, manual, paths
+from kit import paths
+from kit.classwork import discussion, gradebook, manual
 from kit.records import Row
 
 QUESTIONS = manual.manual_questions()

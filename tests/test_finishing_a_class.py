@@ -8,7 +8,8 @@ from html.parser import HTMLParser
 import nbformat
 import pytest
 
-from kit import feedback, grade, manual, paths
+from kit import grade, paths
+from kit.classwork import feedback, manual
 from kit.records import Status
 
 ANSWERS = {

@@ -115,7 +115,7 @@ def test_a_set_up_cell_without_lab_files_is_exempt_but_one_with_other_files_is_f
 
 
 def test_a_flagged_feedback_page_shows_the_lines_and_that_the_points_wait_for_review():
-    from kit import feedback
+    from kit.classwork import feedback
     from kit.records import Row, Status
 
     findings = tampering.scan(variants.variant("t3_numpy_isclose_patched"), EXEMPT)

@@ -5,7 +5,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kit import gradebook, layout, manual
+from kit import layout
+from kit.classwork import gradebook, manual
 
 MOODLE_ID = r"_(?P<id>\d+)_assignsubmission_"
 """Moodle's "Download all submissions": ``Full Name_12345_assignsubmission_file_lab.ipynb``."""

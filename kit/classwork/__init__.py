@@ -6,7 +6,8 @@ instructor's ``manual_grades.csv``, so it is cheap to re-run after editing the s
 from collections import Counter
 from pathlib import Path
 
-from kit import discussion, feedback, gradebook, layout, manual, report
+from kit import layout
+from kit.classwork import discussion, feedback, gradebook, manual, report
 from kit.records import Status
 
 

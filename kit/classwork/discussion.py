@@ -5,9 +5,10 @@ question's wording explains are shown side by side with their similarity.
 """
 from pathlib import Path
 
-from kit import intake, manual, pages
-from kit.gradebook import student_name
-from kit.pages import esc
+from kit import intake
+from kit.classwork import manual, pages
+from kit.classwork.gradebook import student_name
+from kit.classwork.pages import esc
 
 
 def collect(submissions: Path, rows: list, questions: list) -> dict:

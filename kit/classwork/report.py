@@ -2,9 +2,9 @@
 from collections import Counter
 from statistics import mean, median
 
-from kit import pages
-from kit.feedback import readable, student_message
-from kit.pages import esc
+from kit.classwork import pages
+from kit.classwork.feedback import readable, student_message
+from kit.classwork.pages import esc
 from kit.records import Status
 
 

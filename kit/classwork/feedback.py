@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kit import layout, pages
+from kit import layout
+from kit.classwork import pages
 from kit.records import Case, Row, Status
-from kit.pages import esc
+from kit.classwork.pages import esc
 
 EXPLAINED = {
     Status.TIMEOUT: "La calificación se detuvo porque el cuaderno tardó más del tiempo permitido. Suele deberse a "
