@@ -3,6 +3,7 @@
     python -m kit                      # the main job: regenerate, grade a demo class, show the outputs
     python -m kit grade FOLDER         # grade a class: grades, feedback, discussion, gradebook, report
     python -m kit build                # regenerate student_template/, autograder/, solution/
+    python -m kit review --out grades  # grade the discussion and flagged rows in the browser
     python -m kit lms moodle ...       # publish grades and feedback in Moodle (or: lms canvas ...)
     python -m kit VERB --help          # every verb's options
 """
@@ -14,6 +15,7 @@ VERBS = {
     "grade": ("kit.grade", "grade a folder of submissions and finish the class"),
     "build": ("kit.build", "regenerate the student template, autograder and solution from the master"),
     "variants": ("kit.variants", "rewrite the reference submissions in submissions/"),
+    "review": ("kit.classwork.review", "grade the discussion and review flagged rows in the browser"),
     "lms": ("kit.lms.cli", "fill Moodle's grading worksheet or Canvas' gradebook from a graded class"),
     "gradescope": ("kit.gradescope", "write a Gradescope autograder zip in another grading mode"),
     "realrun": ("kit.realrun", "run the lab's two phases at full size and measure them"),

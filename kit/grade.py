@@ -163,6 +163,7 @@ def main(argv=None) -> int:
                                    executor=args.executor, scheduler=args.scheduler,
                                    allow_unconfined=args.allow_unconfined)
     questions = questions_of(args.autograder)
+    layout.write_origin(args.out, args.submissions, args.autograder, args.student_pattern)
     made = classwork.finish(args.out, rows, questions, args.submissions, args.student_pattern)
     print(classwork.summary(rows, questions))
     print(made)

@@ -7,6 +7,7 @@
     OUT/final_grades.csv            the gradebook
     OUT/discussion.html, OUT/report.html
     OUT/lms/                        files for the LMS
+    OUT/class.json                  where the class came from (its submissions, autograder, student pattern)
 """
 import json
 from pathlib import Path
@@ -18,6 +19,7 @@ MANUAL = "manual_grades.csv"
 FINAL = "final_grades.csv"
 DISCUSSION = "discussion.html"
 REPORT = "report.html"
+CLASS = "class.json"
 
 
 def feedback_dir(out: Path) -> Path:
@@ -41,3 +43,19 @@ def load_row(out: Path, submission: str) -> Row | None:
         return Row.from_dict(json.loads((results_dir(out, submission) / "row.json").read_text()))
     except (OSError, ValueError, TypeError, KeyError):
         return None
+
+
+def write_origin(out: Path, submissions: Path, autograder: Path, pattern: str | None) -> None:
+    """Remember where the class graded into ``out`` came from, for the commands that finish it later."""
+    (out / CLASS).write_text(json.dumps({"submissions": str(Path(submissions).resolve()),
+                                         "autograder": str(Path(autograder).resolve()),
+                                         "student_pattern": pattern}, indent=1), encoding="utf-8")
+
+
+def read_origin(out: Path) -> dict:
+    """What ``write_origin`` remembered; {} for a class graded by an older kit."""
+    try:
+        data = json.loads((out / CLASS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -11,6 +11,29 @@ from markdown_it import MarkdownIt
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})  # raw HTML in an answer shows as text
 
+
+def _image(self, tokens, idx, options, env):
+    """An answer's image is shown as its description and address: a page never fetches it."""
+    token = tokens[idx]
+    alt = "".join(t.content for t in token.children or []) or token.content
+    return f'<span class="ref">[imagen: {esc(alt)} &lt;{esc(token.attrGet("src") or "")}&gt;]</span>'
+
+
+def _link_open(self, tokens, idx, options, env):
+    env.setdefault("links", []).append(tokens[idx].attrGet("href") or "")
+    return '<span class="ref">'
+
+
+def _link_close(self, tokens, idx, options, env):
+    """A link is its text and its address as text: nothing to click through to, nothing fetched."""
+    href = env["links"].pop() if env.get("links") else ""
+    return f'</span> <span class="muted">&lt;{esc(href)}&gt;</span>'
+
+
+_MARKDOWN.add_render_rule("image", _image)
+_MARKDOWN.add_render_rule("link_open", _link_open)
+_MARKDOWN.add_render_rule("link_close", _link_close)
+
 STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:70rem;margin:2rem auto;
 padding:0 1rem;color:#1d232a;line-height:1.45}
@@ -31,7 +54,8 @@ def esc(value) -> str:
 
 
 def markdown(text: str) -> str:
-    return _MARKDOWN.render(text or "")
+    """Students' (and the rubric's) Markdown as HTML: raw HTML escaped, links and images shown as text."""
+    return _MARKDOWN.render(text or "", {})
 
 
 def png(data: bytes, alt: str) -> str:
