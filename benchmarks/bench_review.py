@@ -3,7 +3,7 @@
     python benchmarks/bench_review.py [--size 300] [--saves 200]
 
 The class is the solution under 300 names, each with its own answers and the saved outputs of a full run (the
-figure included), graded as ``tests/review_class.py`` writes a graded class (rows as grading saves them, the class
+figure included), one in ten flagged, graded as ``tests/review_class.py`` writes a graded class (rows as grading saves them, the class
 finished as ``kit grade`` finishes it). The server is the README's command, ``python -m kit review --out OUT``.
 Measured: the server's start, every JSON view over HTTP, each save (a rubric item toggled, compare-and-set, both
 files replaced), and, where Chromium is installed, the page itself: first load, a question switched, a student moved
@@ -44,6 +44,7 @@ def write_class(root: Path, size: int) -> tuple:
         manual.set_answers(nb, questions, {q.name: f"Estudiante {i}, {q.name}: " + " ".join(words[j::3])
                                            for j, q in enumerate(questions)})
         nbformat.write(nb, subs / f"estudiante_{i:03d}.ipynb")
+    review_class.FLAGGED.update(f"estudiante_{i:03d}.ipynb" for i in range(0, size, 10))  # a queue of 30
     started = time.perf_counter()
     review_class.graded(subs, root / "out")
     return subs, root / "out", time.perf_counter() - started
@@ -126,11 +127,13 @@ def page_timings(url: str) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         first = timed(lambda: (page.goto(url), page.locator("#answer").wait_for()))
         switches, moves = [], []
-        for k in range(3):
+        names = [q.name for q in manual.manual_questions()]
+        for name in names[1:]:
             switches.append(timed(lambda: (page.keyboard.press("]"),
-                                           page.locator("#progress", has_text=f"student 1 of").wait_for())))
-        page.keyboard.press("]")  # back to the first question
-        page.locator("#answer").wait_for()
+                                           page.locator("#progress", has_text=name).wait_for())))
+        switches.append(timed(lambda: (page.keyboard.press("f"), page.locator("#flag-state").wait_for())))
+        switches.append(timed(lambda: (page.keyboard.press("]"),
+                                       page.locator("#progress", has_text=names[0]).wait_for())))
         for k in range(20):
             moves.append(timed(lambda: (page.keyboard.press("j"),
                                         page.locator("#progress", has_text=f"student {k + 2} of").wait_for())))

@@ -231,3 +231,24 @@ def test_requests_without_the_token_or_from_another_origin_change_nothing(tmp_pa
     finally:
         server.close()
     assert (out / "manual_grades.csv").read_bytes() != before
+
+
+@pytest.mark.slow
+def test_two_tabs_never_overwrite_each_others_cells(review):
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    server, subs, out, _ = review
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        first, second = browser.new_page(), browser.new_page()
+        for page in (first, second):
+            page.goto(server.url)
+            page.locator("#answer").wait_for()
+        _press(second, "1", "2")          # the second tab gives ana 2 points
+        _saved(second, "ana, q8_1_mejora = 2")
+        _press(first, "1")                # the first still shows her ungraded
+        first.locator("#status.error", has_text="Your change was not saved").wait_for(timeout=10_000)
+        first.locator(".score", has_text="Points: 2 / 2").wait_for()  # it now shows what is there
+        browser.close()
+    assert _sheet(out)["ana.ipynb"][Q1] == "2"

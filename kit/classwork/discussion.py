@@ -31,9 +31,10 @@ def empties(answers: dict, questions: list) -> dict:
 
 
 def render(answers: dict, questions: list, empty: dict, pattern: str | None) -> str:
-    body = ['<p class="muted">Answers are the students\' Markdown, rendered with raw HTML disabled. Grade them in '
-            "<code>manual_grades.csv</code> (empty answers start at 0), then re-run the same "
-            "<code>python -m kit grade</code> command to update <code>final_grades.csv</code>.</p>"]
+    body = ['<p class="muted">Answers are the students\' Markdown, rendered with raw HTML disabled (links and images '
+            "shown as text). Grade them with <code>python -m kit review --out OUT</code> (rubric items, the keyboard, "
+            "each student's own run), or in <code>manual_grades.csv</code> (empty answers start at 0) and then re-run "
+            "the same <code>python -m kit grade</code> command to update <code>final_grades.csv</code>.</p>"]
     for q in questions:
         body.append(f'<h2 id="{esc(q.name)}">{esc(q.name)} ({q.points:g} points)</h2>')
         body.append(f'<div class="box">{pages.markdown(q.prompt)}</div>')

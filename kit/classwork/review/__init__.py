@@ -86,8 +86,12 @@ def serve(klass, publish, port: int = 0, token: str | None = None):
 def main(argv=None) -> int:
     import asyncio
 
+    import gc
+
     args = parser().parse_args(argv)
     klass, publish = open_class(args.out, args.submissions, args.autograder, args.student_pattern)
+    gc.collect()
+    gc.freeze()  # the class read once is kept for the server's life: no full collection walks it again mid-save
 
     async def run():
         url, _ = serve(klass, publish, args.port)

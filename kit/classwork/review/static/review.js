@@ -198,7 +198,8 @@ function renderRun(a) {
   } else if (a.run.figures || a.run.kind !== "none") {
     get(`/api/run?submission=${encodeURIComponent(a.submission)}`).then((run) => {
       state.runs[a.submission] = run;
-      if (current() && current().submission === a.submission && !onFlags()) render();
+      const shown = document.getElementById("own-run");  // only the panel: a comment being typed stays as it is
+      if (shown && current() && current().submission === a.submission && !onFlags()) shown.replaceWith(renderRun(a));
     }).catch((error) => say(error.message, "error"));
   }
   return panel;
