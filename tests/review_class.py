@@ -109,7 +109,7 @@ def graded(subs: Path, out: Path) -> list:
     rows = []
     for sub in sorted(subs.iterdir()):
         flagged = sub.name in FLAGGED
-        findings = tampering.scan(nbformat.read(sub, as_version=4)) if flagged else []
+        findings = tampering.scan(nbformat.read(sub, as_version=4), tampering.kit_cells()) if flagged else []
         row = Row(sub.name, Status.FLAGGED if flagged else Status.OK, score=16.0, max_score=sum(AUTOMATIC.values()),
                   questions={q: p for q, p in AUTOMATIC.items()} | {"q4_ajuste_fino": 1.0},
                   seconds=30.0, peak_mb=1000.0, message=tampering.summary(findings) if flagged else "",
