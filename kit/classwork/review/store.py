@@ -228,6 +228,16 @@ class Store:
             self._write_sheet(sheet)
             return {"accept": row[gradebook.ACCEPT], "history": record["flags"][submission]}
 
+    @staticmethod
+    def _item_points(question, text: str) -> float:
+        try:
+            points = number(text)
+        except ValueError:
+            raise Refused(f"{text!r} is not a number; nothing was saved") from None
+        if not 0 <= points <= question.points:
+            raise Refused(f"an item of {question.name} is worth 0 to {question.points:g} points, not {text}")
+        return points
+
     def holders(self, question: str, item: str, record: dict | None = None) -> list:
         record = self.record() if record is None else record
         return sorted(s for s, qs in record["items"].items() if item in qs.get(question, []))
@@ -236,12 +246,7 @@ class Store:
         """Change an item's points and re-score every student who has it. Without ``confirm`` nothing is written:
         the answer says how many students it would re-score."""
         q = self._question(question)
-        try:
-            points = number(text)
-        except ValueError:
-            raise Refused(f"{text!r} is not a number; nothing was saved") from None
-        if not 0 <= points <= q.points:
-            raise Refused(f"an item of {question} is worth 0 to {q.points:g} points, not {text}")
+        points = self._item_points(q, text)
         with self._locked():
             sheet, record = self.sheet(), self.record()
             items = {i.id: i for i in self.rubric(record)[question]}
@@ -279,12 +284,7 @@ class Store:
         text = " ".join((text or "").split())
         if not text:
             raise Refused("a rubric item needs its text")
-        try:
-            points = number(points_text)
-        except ValueError:
-            raise Refused(f"{points_text!r} is not a number") from None
-        if not 0 <= points <= q.points:
-            raise Refused(f"an item of {question} is worth 0 to {q.points:g} points, not {points_text}")
+        points = self._item_points(q, points_text)
         with self._locked():
             record = self.record()
             added = record["rubric"].setdefault(question, {}).setdefault("added", [])
