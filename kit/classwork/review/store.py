@@ -185,13 +185,7 @@ class Store:
         q = self._question(question)
         text = (text or "").strip()
         if text:
-            try:
-                value = number(text)
-            except ValueError:
-                raise Refused(f"{text!r} is not a number; nothing was saved") from None
-            if not 0 <= value <= q.points:
-                raise Refused(f"{text} is outside 0 to {q.points:g} for {question}; nothing was saved")
-            text = f"{value:g}"
+            text = f"{_points(text, q.points, f'for {question}'):g}"
         with self._locked():
             sheet, record = self.sheet(), self.record()
             row = sheet.row(submission)
@@ -228,16 +222,6 @@ class Store:
             self._write_sheet(sheet)
             return {"accept": row[gradebook.ACCEPT], "history": record["flags"][submission]}
 
-    @staticmethod
-    def _item_points(question, text: str) -> float:
-        try:
-            points = number(text)
-        except ValueError:
-            raise Refused(f"{text!r} is not a number; nothing was saved") from None
-        if not 0 <= points <= question.points:
-            raise Refused(f"an item of {question.name} is worth 0 to {question.points:g} points, not {text}")
-        return points
-
     def holders(self, question: str, item: str, record: dict | None = None) -> list:
         record = self.record() if record is None else record
         return sorted(s for s, qs in record["items"].items() if item in qs.get(question, []))
@@ -246,7 +230,7 @@ class Store:
         """Change an item's points and re-score every student who has it. Without ``confirm`` nothing is written:
         the answer says how many students it would re-score."""
         q = self._question(question)
-        points = self._item_points(q, text)
+        points = _points(text, q.points, f'for an item of {question}')
         with self._locked():
             sheet, record = self.sheet(), self.record()
             items = {i.id: i for i in self.rubric(record)[question]}
@@ -284,7 +268,7 @@ class Store:
         text = " ".join((text or "").split())
         if not text:
             raise Refused("a rubric item needs its text")
-        points = self._item_points(q, points_text)
+        points = _points(points_text, q.points, f'for an item of {question}')
         with self._locked():
             record = self.record()
             added = record["rubric"].setdefault(question, {}).setdefault("added", [])
@@ -292,6 +276,17 @@ class Store:
             added.append(item)
             self._write_record(record)
             return item
+
+
+def _points(text: str, top: float, what: str) -> float:
+    """Points typed by a person (``1,5`` is 1.5), from 0 to ``top``, or ``Refused`` saying why."""
+    try:
+        value = number(text)
+    except ValueError:
+        raise Refused(f"{text!r} is not a number; nothing was saved") from None
+    if not 0 <= value <= top:
+        raise Refused(f"{text} is outside 0 to {top:g} {what}; nothing was saved")
+    return value
 
 
 def _order(item_id: str):
