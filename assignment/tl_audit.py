@@ -66,7 +66,9 @@ class FitRecord:
         self.optimizer_info = describe_optimizer(model.optimizer)
         self.learning_rate = _learning_rate(model.optimizer)
         self.rates = []  # [epoch, rate when it began, rate when it ended], read by the fit's own callback
+        self.moves = []  # [epoch, batch, iterations before, after, largest move of a trained weight], same callback
         self.iterations_start = _iterations(model.optimizer)
+        self.iterations_end, self.max_move = None, None
         self.loss = getattr(model, "loss", None)
         self.loss_info = describe_loss(self.loss)
         self.model_id, self.base_id, self.optimizer_id = id(model), id(base), id(model.optimizer)
@@ -87,6 +89,7 @@ class FitRecord:
         self._owners = _variable_owners(model, base_layers)
         self._before = {id(v): np.array(v.numpy(), copy=True) for v in model.weights}
         self._trainable_ids = trainable_ids
+        self._trained = list(model.trainable_weights)
         # Filled in by ``finish``.
         self.finished = False
         self.error = None
@@ -110,7 +113,12 @@ class FitRecord:
             part, layer = self._owners.get(id(v), ("head", None))
             self.changed[id(v)] = VariableChange(part, layer, id(v) in self._trainable_ids,
                                                  not np.array_equal(before, v.numpy()))
-        self._before = None  # the snapshot is large; keep only the verdicts
+        self.iterations_end = _iterations(self.optimizer)
+        steps = (self.iterations_end - self.iterations_start
+                 if None not in (self.iterations_end, self.iterations_start) else None)
+        self.max_move = largest_move([self._before[id(v)] for v in self._trained if id(v) in self._before],
+                                     [v for v in self._trained if id(v) in self._before], steps)
+        self._before = self._trained = None  # the snapshot is large; keep only the verdicts
         self.finished = True
 
     def start_observation(self):
@@ -127,7 +135,8 @@ class FitRecord:
                 **encode_rows("validation", self.validation, self.validation_step, self.validation_count)}
 
     def end_observation(self):
-        sent = {"error": self.error, "epoch": self.epoch, "rates": self.rates,
+        sent = {"error": self.error, "epoch": self.epoch, "rates": self.rates, "moves": self.moves,
+                "iterations_end": self.iterations_end, "max_move": self.max_move,
                 "history": {k: [_number(v) for v in values] for k, values in (self.history or {}).items()}
                 if self.history is not None else None,
                 "changed": [list(v) for v in self.changed.values()]}
@@ -638,18 +647,55 @@ def _variable_owners(model, base_layers):
     return owners
 
 
+STEPS_WATCHED = 8
+"""Training steps measured one by one at the start of every epoch (every step in fast mode: one per epoch)."""
+
+
+def largest_move(before, variables, steps=1):
+    """The largest change of any element of ``variables`` since ``before`` (their values then), over ``steps``
+    optimizer steps, beyond what float32 can add by rounding each step's result (a unit in the last place of the
+    larger of the two values, per step); None without a variable. It bounds from below the rate that moved them."""
+    top, steps = None, max(1, int(steps or 1))
+    for old, v in zip(before, variables):
+        new = np.asarray(v.numpy())
+        if not np.issubdtype(new.dtype, np.floating) or new.shape != old.shape or not new.size:
+            continue
+        moved = np.abs(new.astype(np.float64) - old.astype(np.float64)) - steps * np.spacing(
+            np.maximum(np.abs(new), np.abs(old))).astype(np.float64)
+        top = max(top if top is not None else 0.0, float(np.max(moved)))
+    return top
+
+
 def _rate_watch(record):
     """A callback that reads the optimizer's rate as each epoch begins and ends (schedules, callbacks and
-    assignments included): what the fit really trained at, not what it started with."""
+    assignments included), and measures how far the first steps of each epoch moved the trained weights: what
+    the fit really trained at, not what it started with or what it said between steps. It runs after the
+    student's callbacks, so a rate raised for each step and restored after it is measured in the weights."""
     import keras
 
     class RateWatch(keras.callbacks.Callback):
+        epoch, before, start = None, None, None
+
         def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
             record.rates.append([epoch, _learning_rate(self.model.optimizer), None])
 
         def on_epoch_end(self, epoch, logs=None):
             if record.rates:
                 record.rates[-1][2] = _learning_rate(self.model.optimizer)
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch < STEPS_WATCHED and record._trained:
+                self.before = [np.array(v.numpy(), copy=True) for v in record._trained]
+                self.start = _iterations(self.model.optimizer)
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.before is not None:
+                end = _iterations(self.model.optimizer)
+                steps = end - self.start if None not in (end, self.start) else None
+                record.moves.append([self.epoch, batch, self.start, end,
+                                     largest_move(self.before, record._trained, steps)])
+                self.before = None
 
     return RateWatch()
 
@@ -864,7 +910,8 @@ def rebuild(events):
             fit.__dict__.update({k: v for k, v in data.items() if k not in ("x", "y", "validation")})
             fit.model, fit.base, fit.optimizer = token(data["model"]), token(data["base"]), token(data["optimizer"])
             fit.x, fit.y, fit.validation = (decode_array(data.get(k)) for k in ("x", "y", "validation"))
-            fit.rates, fit._tee = [], None
+            fit.rates, fit.moves, fit._tee = [], [], None
+            fit.iterations_end = fit.max_move = None
             fit.loss_info = data["loss"]
             fit.loss = data["loss"].get("string") if "string" in data["loss"] else data["loss"].get("repr")
             fit.finished, fit.error, fit.history, fit.epoch, fit.changed = False, None, None, [], {}
@@ -873,6 +920,8 @@ def rebuild(events):
             fit = audit.fits[-1]
             fit.error, fit.epoch, fit.history = data["error"], list(data["epoch"]), data["history"]
             fit.rates = [list(r) for r in data.get("rates") or []]
+            fit.moves = [list(m) for m in data.get("moves") or []]
+            fit.iterations_end, fit.max_move = data.get("iterations_end"), data.get("max_move")
             if "x" in data:  # a generator, recorded while fit read it
                 fit.x, fit.y = decode_array(data["x"]), decode_array(data.get("y"))
                 fit.x_step, fit.x_count = data.get("x_step", 1), data.get("x_count")

@@ -110,12 +110,13 @@ class Prepared(NamedTuple):
 
 
 FED = "los datos que recibió `model.fit` en la fase 1"
+FED2 = "los datos que recibió `model.fit` en la fase 2"
 
 
-def _fed(fit):
+def _fed(fit, where=FED):
     """What a fit consumed, as ``Prepared``: the container (array, tensor, Dataset, generator...) no longer matters."""
     count = getattr(fit, "x_count", None)
-    return Prepared(_values(fit.x), _values(fit.y), fit.x, fit.y, FED, getattr(fit, "x_step", 1) or 1, count)
+    return Prepared(_values(fit.x), _values(fit.y), fit.x, fit.y, where, getattr(fit, "x_step", 1) or 1, count)
 
 
 def _prepared(env):
@@ -481,7 +482,19 @@ def _bn(fit, i):
     return fit.base_layer_kinds[i] == "BatchNormalization"
 
 
+def check_phase2_data():
+    """Phase 2 trains on what phase 1 did (the seed continues on the same data), in any order or container; data
+    that differ from phase 1's (a subset, the test set, labels shuffled apart, another scaling) are judged with
+    q1's rules against ``load_data()``'s training set, so a phase 2 on the lab's data passes too."""
+    fed = _fed(phase2(), FED2)
+    if _same_data(fed, _fed(phase1())):
+        return
+    _judge_images(fed, exact_dtype=False)
+    _judge_labels(fed)
+
+
 def check_phase2_layers():
+    check_phase2_data()
     fit = phase2()
     frozen, tuned = _base_layer_range(fit)
     wrong_frozen = [i for i in frozen if fit.base_flags[i] or fit.base_layer_trains[i]]
@@ -513,8 +526,51 @@ def check_phase2_optimizer():
     expect(top is not None and np.isclose(top, LR_FINE_TUNE, rtol=1e-3),
            f"La fase 2 entrenó con una tasa de aprendizaje {_rates_text(fit)}: para el ajuste fino usa una "
            "muy baja, `Adam(learning_rate=1e-5)`.")
+    implied, where = implied_rate(fit)
+    if implied is not None and implied > LR_FINE_TUNE * (1 + RATE_SLACK):
+        fail(f"La tasa de aprendizaje decía 1e-05, pero los pesos se movieron más de lo que Adam puede moverlos con "
+           f"ella: {where}, lo que implica una tasa de al menos {implied:.2g}. Para el ajuste fino entrena todo el "
+             "tiempo con `Adam(learning_rate=1e-5)`, también dentro de cada época.")
     contradiction = _loss_contradicts_head(fit)
     expect(contradiction is None, f"Al re-compilar para la fase 2, {contradiction}")
+
+
+RATE_SLACK = 0.05
+"""Room above 1e-5 for the rate the weights imply: float32's own rounding of Adam's arithmetic stays well inside."""
+
+
+def adam_step_bound(t, beta_1=0.9, beta_2=0.999):
+    """The most Keras' Adam can move one weight, in units of its rate, on its ``t``-th step (1-based), whatever
+    the gradients: ``sqrt(1-b2^t)/(1-b1^t) * |m_t| / sqrt(v_t)``, and by Cauchy-Schwarz ``|m_t| / sqrt(v_t) <=
+    (1-b1)/sqrt(1-b2) * sqrt(sum_k<t (b1^2/b2)^k)``. Epsilon only shrinks a step. Exactly 1 on the first step
+    (Kingma and Ba, section 2.1), about 7.3 at most later with the default betas."""
+    ratio = beta_1 * beta_1 / beta_2
+    series = t if np.isclose(ratio, 1.0) else (1 - ratio ** t) / (1 - ratio)
+    return float(np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t) * (1 - beta_1) / np.sqrt(1 - beta_2)
+                 * np.sqrt(series))
+
+
+def _bound(first, last, config):
+    """What Adam's steps ``first + 1`` to ``last`` (optimizer iterations) can move a weight, per unit of rate."""
+    b1, b2 = float(config.get("beta_1", 0.9)), float(config.get("beta_2", 0.999))
+    return sum(adam_step_bound(t, b1, b2) for t in range(int(first) + 1, int(last) + 1))
+
+
+def implied_rate(fit):
+    """The least rate that moved the trained weights as far as they went, by Adam's bound on each step, and where:
+    (rate, text) from the steps measured one by one and from the whole fit, the highest; (None, "") where nothing
+    was measured. A rate raised for each step and restored before anyone reads it shows here."""
+    config = (getattr(fit, "optimizer_info", None) or {}).get("config") or {}
+    found = []
+    for epoch, batch, start, end, moved in getattr(fit, "moves", None) or []:
+        if None not in (start, end, moved) and end > start:
+            found.append((moved / _bound(start, end, config),
+                          f"en el paso {batch + 1} de la época {epoch + 1} un peso cambió {moved:.2g}"))
+    start, end, moved = fit.iterations_start, getattr(fit, "iterations_end", None), getattr(fit, "max_move", None)
+    if None not in (start, end, moved) and end > start:
+        found.append((moved / _bound(start, end, config),
+                      f"en toda la fase 2 ({end - start} pasos) un peso cambió {moved:.2g}"))
+    return max(found) if found else (None, "")
 
 
 def trained_rates(fit):

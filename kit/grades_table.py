@@ -7,14 +7,15 @@ from kit.records import Row
 
 
 def write_csv(rows, questions, path: Path) -> None:
-    fields = ["submission", "status", "score", "max_score", *questions, "seconds", "peak_mb", "message"]
+    fields = ["submission", "status", "score", "max_score", *questions, "seconds", "peak_mb", "unjudged", "message"]
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         for r in rows:
             writer.writerow({"submission": r.submission, "status": r.status.value, "score": f"{r.score:g}",
                              "max_score": f"{r.max_score:g}", **{q: f"{v:g}" for q, v in r.questions.items()},
-                             "seconds": f"{r.seconds:.1f}", "peak_mb": f"{r.peak_mb:.0f}", "message": r.message})
+                             "seconds": f"{r.seconds:.1f}", "peak_mb": f"{r.peak_mb:.0f}",
+                             "unjudged": "; ".join(r.unjudged), "message": r.message})
 
 
 def load_expected(path: Path = paths.EXPECTED_GRADES) -> dict:

@@ -46,6 +46,9 @@ class Row:
     """For a row that is not ``ok``: what happened, for the instructor."""
     key: str = ""
     """Hash of the submission and the autograder it was graded with: an unchanged pair is not regraded."""
+    unjudged: list = field(default_factory=list)
+    """Checks the grader could not run (``question: check (why)``): failed, never passed, and the row is graded
+    again on the next run (its ``key`` is left empty)."""
 
     def to_dict(self) -> dict:
         return {**asdict(self), "status": self.status.value}

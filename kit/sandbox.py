@@ -52,6 +52,15 @@ def _existing(paths_):
     return out
 
 
+def interpreter_binds(extra=()) -> list:
+    """bubblewrap's arguments that mount the running Python (its environment and the interpreter it was made
+    from) and ``extra`` again, read-only: after an empty ``/tmp`` or home, a venv that lives there still runs."""
+    args = []
+    for folder in _existing([sys.prefix, sys.base_prefix, *extra]):
+        args += ["--ro-bind", str(folder), str(folder)]
+    return args
+
+
 def command(cmd: list, job: Path, hide: list, tmp_mb: float = 1024, shared: list = ()) -> list:
     """``cmd`` wrapped to run in ``job``: ``hide`` (folders) and the user's home read as empty, the kit's
     code and the Python running it stay readable, and only ``job``, ``shared`` (the channel's socket) and a
@@ -64,8 +73,7 @@ def command(cmd: list, job: Path, hide: list, tmp_mb: float = 1024, shared: list
     # Mounted after the empty folders, so they reappear inside them when they live there (a venv in the repo,
     # Keras' cache of real weights in the home folder: fast mode grades the same inside as outside).
     weights = [os.environ.get("KERAS_HOME") or Path.home() / ".keras", os.environ.get("LAB_WEIGHTS") or "/nonexistent"]
-    for folder in _existing([sys.prefix, sys.base_prefix, paths.ROOT / "kit", *weights]):
-        args += ["--ro-bind", str(folder), str(folder)]
+    args += interpreter_binds([paths.ROOT / "kit", *weights])
     job = Path(job).resolve()
     for folder in shared:
         args += ["--bind", str(folder), str(folder)]

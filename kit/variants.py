@@ -289,6 +289,49 @@ VARIANTS.update({
     loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.1),""")],
 })
 
+# Honest grading, third round. 1. The rate the weights imply: a rate raised for each step and restored before
+# anyone reads it (every read says 1e-5; the weights move as at 1e-3).
+PER_STEP = "fine_tune_epochs = 10\n"
+VARIANTS.update({
+    "x28_rate_raised_for_each_step": [
+        (PHASE2_CALLBACKS, "    initial_epoch=history.epoch[-1] + 1,\n    callbacks=[Acelerar()]\n)"),
+        (PER_STEP, PER_STEP + "\nclass Acelerar(keras.callbacks.Callback):\n"
+                              "    def on_train_batch_begin(self, batch, logs=None):\n"
+                              "        self.model.optimizer.learning_rate.assign(1e-3)\n\n"
+                              "    def on_train_batch_end(self, batch, logs=None):\n"
+                              "        self.model.optimizer.learning_rate.assign(1e-5)\n\n")],
+    "x29_lambda_callback_raises_rate_per_batch": [
+        (PHASE2_CALLBACKS, "    initial_epoch=history.epoch[-1] + 1,\n    callbacks=[keras.callbacks.LambdaCallback(\n"
+                           "        on_train_batch_begin=lambda batch, logs: model.optimizer.learning_rate.assign(1e-3),\n"
+                           "        on_train_batch_end=lambda batch, logs: model.optimizer.learning_rate.assign(1e-5))]\n)")],
+    "x30_rate_raised_on_even_steps": [
+        (PHASE2_CALLBACKS, "    initial_epoch=history.epoch[-1] + 1,\n    callbacks=[Pares()]\n)"),
+        (PER_STEP, PER_STEP + "\nclass Pares(keras.callbacks.Callback):\n"
+                              "    def on_train_batch_begin(self, batch, logs=None):\n"
+                              "        if int(self.model.optimizer.iterations) % 2 == 0:\n"
+                              "            self.model.optimizer.learning_rate = 1e-3\n\n"
+                              "    def on_train_batch_end(self, batch, logs=None):\n"
+                              "        self.model.optimizer.learning_rate = 1e-5\n\n")],
+    "ok28_rate_decayed_at_each_step": [
+        (PHASE2_CALLBACKS, "    initial_epoch=history.epoch[-1] + 1,\n    callbacks=[keras.callbacks.LambdaCallback(\n"
+                           "        on_train_batch_begin=lambda batch, logs: model.optimizer.learning_rate.assign(\n"
+                           "            1e-5 * 0.9 ** int(model.optimizer.iterations)))]\n)")],
+    # 2. Phase 2 consumes what phase 1 did.
+    "x31_phase2_on_test_set": [(FIT2, FIT2.replace("    x_train,\n    y_train_cat,", "    x_test,\n    y_test_cat,"))],
+    "x32_phase2_on_first_half": [(FIT2, "mitad = len(x_train) // 2\n" + FIT2.replace(
+        "    x_train,\n    y_train_cat,", "    x_train[:mitad],\n    y_train_cat[:mitad],"))],
+    "x33_phase2_labels_shuffled": [(FIT2, "y_barajadas = y_train_cat[np.random.default_rng(0).permutation(len(y_train_cat))]\n"
+                                    + FIT2.replace("    y_train_cat,", "    y_barajadas,"))],
+    "ok29_phase2_on_a_shuffled_copy": [(FIT2, "orden = np.random.default_rng(0).permutation(len(x_train))\n" + FIT2.replace(
+        "    x_train,\n    y_train_cat,", "    x_train[orden],\n    y_train_cat[orden],"))],
+    # 3. Formulas only the probe tells apart: graded from a virtual environment under /tmp too
+    # (tests/test_probe_from_tmp_venv.py), where the probe's interpreter once was out of its sandbox's sight.
+    "x34_improvement_np_clip": [(IMPROVEMENT, "improvement = np.clip(accuracy_finetune - accuracy_baseline, 0, None)")],
+    "x35_improvement_sqrt_of_square": [(IMPROVEMENT, "improvement = np.sqrt((accuracy_finetune - accuracy_baseline) ** 2)")],
+    "x36_improvement_where_positive": [(IMPROVEMENT, "diferencia = accuracy_finetune - accuracy_baseline\n"
+                                                     "improvement = np.where(diferencia > 0, diferencia, 0.0)")],
+})
+
 
 # -- tampering: b5's wrong learning rate (q4 loses a point), plus code that reaches into grading to win it back.
 # Each must end as a row flagged for review; the checks load from their files, so some also forge nothing.

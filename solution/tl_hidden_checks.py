@@ -174,12 +174,31 @@ def probe_program(env):
     return ast.unparse(ast.fix_missing_locations(program))
 
 
+UNJUDGED = "__unjudged__"
+"""Where a check that could not be judged says so, in the environment the verdict hands every test: the verdict
+writes it beside the results, and the row tells the instructor which check to regrade."""
+
+
+class GraderFailure(RuntimeError):
+    """The grader could not run a check (its process did not start, was killed, or printed nothing): never the
+    student's doing, and never a pass."""
+
+
+def unjudged(env, question, check, reason):
+    """Record that ``check`` of ``question`` could not be judged, and fail it: it is regraded, not passed."""
+    env.setdefault(UNJUDGED, []).append({"question": question, "check": check, "reason": reason})
+    fail(f"No se pudo comprobar {check} por un fallo del calificador, no de tu cuaderno ({reason}). El "
+         "profesorado volverá a calificar esta pregunta.")
+
+
 def probe_improvement(env):
     """``improvement`` recomputed by the student's own code for each pair of ``PAIRS`` (None where it raised or
-    set nothing), or None when there is no formula to run.
+    set nothing), or None when there is no formula to run, or when it cannot run apart from its cell (it reads
+    what the probe does not supply): the student's code, judged by value alone.
 
     The statements run in a fresh Python process (``env["__probe_command__"]`` wraps it in the grader's
-    sandbox), never in the process that decides the grade.
+    sandbox), never in the process that decides the grade. ``GraderFailure`` when that process did not start,
+    was killed, or printed no result line.
     """
     import json
     import subprocess
@@ -194,13 +213,18 @@ def probe_improvement(env):
         try:
             done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=60,
                                   env={"PATH": "/usr/bin:/bin", "HOME": folder, "OMP_NUM_THREADS": "1"})
-        except (OSError, subprocess.TimeoutExpired):
-            return None
+        except OSError as exc:
+            raise GraderFailure(f"el proceso de la prueba no arrancó: {exc}") from None
+        except subprocess.TimeoutExpired:
+            raise GraderFailure("el proceso de la prueba no terminó en 60 s y se detuvo") from None
     lines = [line for line in done.stdout.splitlines() if line.startswith("TL-PROBE ")]
-    try:  # a formula that cannot run apart from its cell is judged by value alone
-        results = json.loads(lines[-1][len("TL-PROBE "):]) if done.returncode == 0 and lines else None
+    if not lines:
+        said = " ".join(done.stderr.split())[-240:] or "sin salida"
+        raise GraderFailure(f"el proceso de la prueba terminó con código {done.returncode} sin resultado: {said}")
+    try:  # each pair's statements run inside a try: what they raise is the student's, a None
+        results = json.loads(lines[-1][len("TL-PROBE "):])
     except ValueError:
-        return None
+        raise GraderFailure("el proceso de la prueba escribió un resultado ilegible") from None
     if not isinstance(results, list) or len(results) != len(PAIRS) or all(r is None for r in results):
         return None
     return results
@@ -221,7 +245,10 @@ def check_improvement(env):
            f"= {diff:.4f} ({100 * diff:.2f} puntos porcentuales).")
     # One pair of accuracies (often equal in fast mode) cannot tell a formula with a branch from the right one:
     # run the student's own code again on pairs that take every branch, in one unit (fraction or points).
-    results = probe_improvement(env)
+    try:
+        results = probe_improvement(env)
+    except GraderFailure as exc:
+        unjudged(env, "q6_evaluacion", "tu fórmula de `improvement` con otros pares de precisiones", str(exc))
     if results is None:
         return
     for scale in (1, 100):

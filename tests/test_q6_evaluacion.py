@@ -93,3 +93,24 @@ def test_a_formula_that_sets_nothing_on_one_branch_fails_there():
     source = "if accuracy_finetune > accuracy_baseline:\n    improvement = accuracy_finetune - accuracy_baseline"
     with pytest.raises(AssertionError, match="final 0.25: da ningún valor"):
         tl_hidden_checks.check_improvement(env_for(source, 0.25, 0.75, 0.5))
+
+
+# -- a check that cannot run never passes ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command, reason", [
+    (["/nonexistent/sandbox"], "el proceso de la prueba no arrancó"),
+    (["false"], "terminó con código 1 sin resultado"),
+], ids=["could not start", "printed nothing"])
+def test_a_probe_that_could_not_run_fails_and_says_which_check(command, reason):
+    env = env_for("improvement = abs(accuracy_finetune - accuracy_baseline)", 0.25, 0.75, 0.5,
+                  __probe_command__=command)
+    with pytest.raises(AssertionError, match="No se pudo comprobar .* fallo del calificador, no de tu cuaderno"):
+        tl_hidden_checks.check_improvement(env)
+    [entry] = env[tl_hidden_checks.UNJUDGED]
+    assert entry["question"] == "q6_evaluacion" and reason in entry["reason"]
+
+
+def test_statements_that_read_what_the_probe_cannot_supply_are_the_students_and_judged_by_value():
+    env = env_for("improvement = model.evaluate(x)[1] - accuracy_baseline", 0.06, 0.06, 0.0)
+    tl_hidden_checks.check_improvement(env)
+    assert tl_hidden_checks.UNJUDGED not in env

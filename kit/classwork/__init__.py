@@ -50,6 +50,10 @@ def summary(rows: list, questions: dict) -> str:
     rates = report.question_rates(rows, questions)
     lines = [f"{len(rows)} submissions: {statuses or 'none'}",
              f"mean automatic score {mean:.2f} / {max_score:g}"]
+    unjudged = [r.submission for r in rows if r.unjudged]
+    if unjudged:
+        lines.append(f"{len(unjudged)} with checks the grader could not run (not the students' doing; graded again "
+                     f"on the next run): {', '.join(unjudged[:5])}{' ...' if len(unjudged) > 5 else ''}")
     if any(r.status == Status.OK for r in rows):
         weakest = min(rates, key=lambda q: (rates[q][0] / questions[q] if questions[q] else 1, q))
         lines.append(f"weakest question: {weakest} (mean {rates[weakest][0]:.2f} / {questions[weakest]:g}, "

@@ -167,6 +167,10 @@ def render(row: Row, cases: list, plots: list, questions: dict, whole: WholeGrad
         body.append(f'<div class="box warn"><strong>Estado: {esc(row.status.value)}.</strong> '
                     f'{esc(EXPLAINED.get(row.status, ""))}<br><span class="muted">Detalle: '
                     f'{esc(_detail(row))}</span></div>')
+    if row.unjudged:
+        body.append('<div class="box warn"><strong>Calificación pendiente de revisar.</strong> Una comprobación '
+                    "no se pudo ejecutar por un fallo del calificador, no de tu cuaderno; se volverá a calificar "
+                    "y los puntos pueden cambiar.</div>")
     body.append("<h2>Puntos por pregunta</h2>")
     table = [[esc(q), f"{row.questions.get(q, 0):g}", f"{p:g}"] for q, p in questions.items()]
     if whole is not None:

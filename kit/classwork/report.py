@@ -91,6 +91,13 @@ def render(rows, questions: dict, cases_by_sub: dict) -> str:
     body.append("<h2>Status</h2>")
     body.append(pages.table(["status", "submissions"], [[esc(s), n] for s, n in status_counts(rows).items()],
                             numeric=("submissions",)))
+    unjudged = [r for r in rows if r.unjudged]
+    if unjudged:
+        body.append(f'<div class="box warn"><strong>{len(unjudged)} submission(s) with checks the grader could not '
+                    "run</strong> (the grader's failure, not the student's): those checks failed rather than pass, "
+                    "and these rows are graded again on the next <code>kit grade</code> run."
+                    + pages.table(["submission", "could not be judged"],
+                                  [[esc(r.submission), esc("; ".join(r.unjudged))] for r in unjudged]) + "</div>")
 
     body.append("<h2>Score histogram</h2>" + _histogram(rows, max_score))
 

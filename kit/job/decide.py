@@ -7,9 +7,10 @@ submitted, LAB the autograder unpacked by the parent where the graded code never
 (``files/`` with the checks, ``tests/`` with every test, ``otter_config.json``). This process
 runs no student code: it rebuilds ``tl_audit``'s records from the observations, runs Otter's
 test files against them (each question as of its ``grader.check`` cell, else as of the end, as
-Otter does) and writes to OUT: ``results.json``, ``cases.json`` and ``evidence.json`` (the
-tamper evidence, as the scan's findings). The improvement probe re-runs the student's
-statements in a fresh process, sandboxed when ``--probe-sandbox`` is given.
+Otter does) and writes to OUT: ``results.json``, ``cases.json``, ``evidence.json`` (the
+tamper evidence, as the scan's findings) and ``unjudged.json`` (the checks the grader could not
+run: failed, never passed, for the instructor to regrade). The improvement probe re-runs the
+student's statements in a fresh process, sandboxed when ``--probe-sandbox`` is given.
 """
 import argparse
 import json
@@ -97,8 +98,13 @@ def _environment(snapshot: dict, notebook, probe_command: list) -> dict:
     return env
 
 
-def run_tests(transcript, notebook, lab: Path, probe_command: list):
-    """Otter's ``GradingResults`` of every test file, each judged as of its question's check."""
+UNJUDGED = "__unjudged__"
+"""Where a check records that the grader could not run it (``tl_hidden_checks.unjudged``)."""
+
+
+def run_tests(transcript, notebook, lab: Path, probe_command: list, unjudged: list | None = None):
+    """Otter's ``GradingResults`` of every test file, each judged as of its question's check; ``unjudged`` receives
+    each check the grader could not run."""
     os.chdir(lab / "files")  # the tests load the checks by relative path, from these trusted copies
     sys.path.insert(0, str(lab / "files"))
     import tl_audit
@@ -114,15 +120,23 @@ def run_tests(transcript, notebook, lab: Path, probe_command: list):
         events = [(kind, data) for kind, data in transcript.before(position)]
         tl_audit.AUDIT, tl_audit._installed = tl_audit.rebuild(events + [("figures", snapshot.get("figures", []))])
         test = create_test_file(str(test_path), NBMetadataConfig())
-        test.run(_environment(snapshot, notebook, probe_command))
+        env = _environment(snapshot, notebook, probe_command)
+        test.run(env)
+        if unjudged is not None:
+            unjudged.extend(env.get(UNJUDGED, []))
         results.append(test)
     return GradingResults(results)
 
 
 def probe_sandbox() -> list:
-    """bubblewrap around the probe: read-only system, nothing writable but a private /tmp, no network."""
+    """bubblewrap around the probe: read-only system, nothing writable but a private /tmp, no network. The Python
+    running the grader is mounted again after the empty /tmp, as the job's sandbox does, so that a virtual
+    environment installed under /tmp (a CI runner's, a container's) still runs the probe."""
+    from kit import sandbox
+
     return ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            "--unshare-all", "--die-with-parent", "--new-session", "--chdir", "/tmp", "--"]
+            *sandbox.interpreter_binds(), "--unshare-all", "--die-with-parent", "--new-session", "--chdir", "/tmp",
+            "--"]
 
 
 def decide(observations: Path, submission: Path, lab: Path, out: Path, exempt: set, sandboxed: bool) -> None:
@@ -130,7 +144,8 @@ def decide(observations: Path, submission: Path, lab: Path, out: Path, exempt: s
 
     transcript = channel.Transcript.read(observations)
     notebook = intake.read_notebook(submission, float("inf"))  # judged at intake
-    results = run_tests(transcript, notebook, lab, probe_sandbox() if sandboxed else [])
+    unjudged = []
+    results = run_tests(transcript, notebook, lab, probe_sandbox() if sandboxed else [], unjudged)
     config = AutograderConfig(json.loads((lab / "otter_config.json").read_text()))
     outputs.fresh_folder(out)
     outputs.write_new(out / "results.json", json.dumps(results.to_gradescope_dict(config), indent=4).encode())
@@ -139,6 +154,7 @@ def decide(observations: Path, submission: Path, lab: Path, out: Path, exempt: s
     outputs.write_new(out / "cases.json", json.dumps(cases, ensure_ascii=False, indent=1).encode("utf-8"))
     findings = [asdict(f) for f in evidence_findings(transcript, notebook, exempt)]
     outputs.write_new(out / "evidence.json", json.dumps(findings, ensure_ascii=False, indent=1).encode("utf-8"))
+    outputs.write_new(out / "unjudged.json", json.dumps(unjudged, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def command(own: Path, submission: Path, lab: Path, exempt: set, sandboxed: bool) -> list:
@@ -153,7 +169,7 @@ def main(argv=None) -> int:
     p.add_argument("observations", type=Path, help="the channel's transcript")
     p.add_argument("submission", type=Path, help="the submitted .ipynb or export .zip")
     p.add_argument("lab", type=Path, help="the autograder, unpacked where the graded code never ran")
-    p.add_argument("out", type=Path, help="folder for results.json, cases.json and evidence.json")
+    p.add_argument("out", type=Path, help="folder for results.json, cases.json, evidence.json and unjudged.json")
     p.add_argument("--exempt", type=Path, help="the kit's own cells' fingerprints, one per line")
     p.add_argument("--probe-sandbox", action="store_true", help="run the improvement probe inside bubblewrap")
     args = p.parse_args(argv)

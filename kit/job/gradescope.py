@@ -87,6 +87,12 @@ def grade(root: Path) -> dict:
         subprocess.run(decide.command(own, submission, lab, exempt, sandboxed=False), cwd=source, check=True)
         results = json.loads((own / "verdict" / "results.json").read_text())
         evidence = [tampering.Finding(**f) for f in json.loads((own / "verdict" / "evidence.json").read_text())]
+        unjudged = json.loads((own / "verdict" / "unjudged.json").read_text())
+    if unjudged:  # failed, never passed: the instructor regrades once the grader's own problem is fixed
+        results["tests"].append({"name": "Comprobaciones que el calificador no pudo ejecutar (solo profesorado)",
+                                 "score": 0, "max_score": 0, "visibility": "hidden",
+                                 "output": "\n".join(f"{u['question']}: {u['check']} ({u['reason']})"
+                                                     for u in unjudged) + "\n\nVuelve a calificar esta entrega."})
     if findings or evidence:
         return held(results, findings + evidence)
     return results

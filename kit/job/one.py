@@ -94,7 +94,7 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
                                      cwd=paths.ROOT, capture_output=True, text=True, timeout=600)
             with open(dest / "otter.log", "a", encoding="utf-8") as log:
                 log.write(decided.stdout + decided.stderr)
-            for name in ("results.json", "cases.json", "evidence.json"):
+            for name in ("results.json", "cases.json", "evidence.json", "unjudged.json"):
                 if (private / "verdict" / name).exists():
                     shutil.copy(private / "verdict" / name, dest / name)
     row.seconds, row.peak_mb = time.monotonic() - started, run.peak_mb
@@ -110,10 +110,22 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
             if test.get("name") in row.questions:
                 row.questions[test["name"]] = float(test.get("score") or 0)
         row.score = sum(row.questions.values())
+        row.unjudged = unjudged_of(dest)
+        if row.unjudged:
+            row.key = ""  # a check the grader could not run is graded again on the next run
         evidence = [tampering.Finding(**f) for f in json.loads((dest / "evidence.json").read_text())]
         if findings or evidence:  # graded all the same: the instructor judges the points with the lines in front
             row.status, row.message = Status.FLAGGED, tampering.summary(findings + evidence)
     return _saved(row, dest)
+
+
+def unjudged_of(results: Path) -> list:
+    """``question: check (why)`` for each check the verdict could not run (its ``unjudged.json``)."""
+    try:
+        found = json.loads((results / "unjudged.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [f"{u.get('question')}: {u.get('check')} ({u.get('reason')})" for u in found if isinstance(u, dict)]
 
 
 def _saved(row: Row, dest: Path) -> Row:
