@@ -1,6 +1,6 @@
 """Grading cost of one submission against the floor of its two fits. A script, not a test.
 
-    python benchmarks/bench_grading.py [--repeat 3] [--submission submissions/solution.ipynb]
+    python benchmarks/bench_grading.py [--repeat 3] [--submission submissions/solution.ipynb] [--autograder ZIP]
 
 Each measurement runs in a fresh process under the batch grader's own watcher
 (``kit.watch.run_limited``): wall seconds, and peak resident memory summed over the
@@ -35,6 +35,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--submission", type=Path, default=paths.SUBMISSIONS / "solution.ipynb")
+    parser.add_argument("--autograder", type=Path, default=paths.AUTOGRADER_ZIP,
+                        help="the autograder to grade with (an earlier one, from git show REV:autograder/autograder.zip, "
+                             "to compare)")
     args = parser.parse_args()
 
     runs = {"floor (fits + validation)": [sys.executable, str(FLOOR)],
@@ -44,7 +47,7 @@ def main():
         for name, cmd in runs.items():
             results[name].append(measure(cmd, None))
         with tempfile.TemporaryDirectory(prefix="tl-bench-out-") as out:
-            cmd = [sys.executable, "-m", "otter", "run", "-a", str(paths.AUTOGRADER_ZIP),
+            cmd = [sys.executable, "-m", "otter", "run", "-a", str(args.autograder.resolve()),
                    str(args.submission.resolve()), "-o", out, "--no-logo"]
             results["grading (otter run)"].append(measure(cmd, out))
 

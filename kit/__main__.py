@@ -15,6 +15,8 @@ VERBS = {
     "grade": ("kit.grade", "grade a folder of submissions and finish the class"),
     "build": ("kit.build", "regenerate the student template, autograder and solution from the master"),
     "variants": ("kit.variants", "rewrite the reference submissions in submissions/"),
+    "scheduler": ("kit.scheduler", "the Dask scheduler of a grading cluster, with the kit importable"),
+    "worker": ("kit.worker", "a Dask worker that grades this kit's jobs (python -m kit worker tcp://HOST:8786)"),
     "review": ("kit.classwork.review", "grade the discussion and review flagged rows in the browser"),
     "lms": ("kit.lms.cli", "fill Moodle's grading worksheet or Canvas' gradebook from a graded class"),
     "gradescope": ("kit.gradescope", "write a Gradescope autograder zip in another grading mode"),

@@ -32,6 +32,26 @@ NOTEBOOK = paths.MASTER.name
 STAGES = ("student_template", "autograder", "solution")
 
 
+def give_ids(master: Path = paths.MASTER) -> int:
+    """Give every cell of the master an id, as nbformat 4.5 requires (a cell added by an older editor has none, and
+    every reader of the notebook then prints nbformat's MissingIDFieldWarning): ``cell-NNN`` by its position,
+    existing ids untouched. Returns how many it gave."""
+    import json
+
+    nb = json.loads(master.read_text(encoding="utf-8"))  # as stored: nbformat's reader fills ids in silently
+    taken = {cell.get("id") for cell in nb["cells"]}
+    given = 0
+    for i, cell in enumerate(nb["cells"]):
+        if not cell.get("id"):
+            cell["id"] = next(f"cell-{i:03d}{suffix}" for suffix in ("", *(f"-{n}" for n in range(1, 999)))
+                              if f"cell-{i:03d}{suffix}" not in taken)
+            taken.add(cell["id"])
+            given += 1
+    if given:
+        nbformat.write(nbformat.from_dict(nb), master)
+    return given
+
+
 def _stable_ids(notebook: Path) -> None:
     """Otter gives the cells it adds random ids; number every cell instead."""
     nb = nbformat.read(notebook, as_version=nbformat.NO_CONVERT)
@@ -111,6 +131,8 @@ def place(dist: Path, out: Path) -> None:
 
 
 def build(out: Path = paths.ROOT, run_tests: bool = True) -> None:
+    if give_ids():
+        print(f"gave every cell of {paths.MASTER.name} an id (nbformat 4.5 requires one)", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="tl-assign-") as tmp:
         dist = Path(tmp) / "dist"
         run_assign(dist, run_tests)

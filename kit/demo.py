@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from kit import build, classwork, executors, grade, paths
+from kit import build, classwork, executors, grade, layout, paths, runlock
 from kit.classwork import manual
 
 DEMO_CLASS = {
@@ -99,11 +99,14 @@ def main(argv=None) -> int:
     write_demo_class(class_dir)
     jobs = executors.resolved(args.jobs, grade.MEMORY_MB)
     print(f"2/3 grading a demo class of {len(DEMO_CLASS)} in {class_dir} ({jobs} at a time)", flush=True)
-    rows = grade.grade_all_with_progress(class_dir, paths.AUTOGRADER_ZIP, args.out, jobs=jobs)
-    made = classwork.finish(args.out, rows, questions, class_dir)
+    with runlock.held(args.out):
+        rows = grade.grade_all_with_progress(class_dir, paths.AUTOGRADER_ZIP, args.out, jobs=jobs)
+        layout.write_origin(args.out, class_dir, paths.AUTOGRADER_ZIP, None)
+        made = classwork.finish(args.out, rows, questions, class_dir)
     print(f"3/3 done in {time.monotonic() - start:.0f} s\n")
     print(grade.table(rows, questions) + "\n")
     print(classwork.summary(rows, questions) + "\n")
     print(made)
-    print(f"\nGrade your own class the same way: python -m kit grade FOLDER --out {args.out}")
+    print(f"\nGrade the discussion and the flagged rows in the browser: python -m kit review --out {args.out}")
+    print(f"Grade your own class the same way: python -m kit grade FOLDER --out {args.out}")
     return 0

@@ -21,20 +21,44 @@ page, the gradebook and the class report from what is in ``--out``.
 import argparse
 import hashlib
 import os
+import shlex
 import sys
 from concurrent.futures import as_completed
 from pathlib import Path
 
-from kit import executors, intake, layout, paths, sandbox, tampering
+from kit import executors, intake, layout, paths, runlock, sandbox, scratch, tampering, watch
 from kit.grades_table import differs, load_expected, table, write_csv  # noqa: F401 (the batch's CSV and its readers)
 from kit.job.folder import assignment_of, questions_of  # noqa: F401 (the autograder's one reader)
 from kit.job import one
 from kit.job.one import content_key, grade_one  # noqa: F401 (one job, graded by the batch)
 from kit.records import Row, Status
+from kit.version import version
 
 SUFFIXES = (".ipynb", ".zip")
 MEMORY_MB = 4096
 """Each submission's memory limit unless ``--memory-mb`` says otherwise."""
+
+
+class Interrupted(Exception):
+    """The batch was stopped (Ctrl-C): what was graded is kept, the rest is graded by the same command again."""
+
+    def __init__(self, kept: int, left: int):
+        super().__init__(f"{kept} graded and kept, {left} not graded")
+        self.kept, self.left = kept, left
+
+
+def grader_failure(exc: BaseException) -> str:
+    """What an exception around a job (the grader's or the cluster's, not the notebook's) says to the instructor."""
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, (ModuleNotFoundError, ImportError)) or "deserializ" in text.lower():
+        hint = ("a worker could not load the kit's job: start each worker with `python -m kit worker "
+                "tcp://HOST:8786` from the kit's checkout (the same commit as here)")
+    elif type(exc).__name__ in ("NoWorkerError", "NoValidWorkerError"):
+        hint = ("no worker was left to take the job (a worker that cannot load the kit leaves on its first job): "
+                "start each worker with `python -m kit worker tcp://HOST:8786` from the kit's checkout")
+    else:
+        hint = "the grader or the cluster failed, not the notebook"
+    return f"{hint}; run the same command again to grade it ({text[:300]})"
 
 
 def discover(folder: Path) -> list:
@@ -55,6 +79,9 @@ def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path =
     jobs = executors.resolved(jobs, memory_mb)
     if executor == "local" and not sandbox.available():
         print(sandbox.warning(), file=sys.stderr)
+    if executor == "local":
+        scratch.sweep(*([workdir] if workdir else []))  # what crashed runs left behind, never a live run's
+    watch.STOP.clear()
     questions = questions_of(autograder)
     submissions = discover(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -74,26 +101,32 @@ def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path =
     options = {"timeout_s": timeout_s, "memory_mb": memory_mb, "questions": questions, "disk_mb": disk_mb,
                "tmp_mb": tmp_mb, "max_unzipped_mb": max_unzipped_mb, "exempt": sorted(tampering.kit_cells(template)),
                "threads": max(1, (os.cpu_count() or 1) // max(1, jobs)) if executor == "local" else None,
-               "allow_unconfined": allow_unconfined or executor == "local",
+               "allow_unconfined": allow_unconfined or executor == "local", "kit_version": version(),
                "workdir": str(workdir) if workdir and executor == "local" else None}  # a worker uses its own /tmp
 
-    def failed(sub, exc) -> Row:  # a row, never an aborted batch
-        return Row(sub.name, status=Status.ERROR, questions={q: 0.0 for q in questions}, key=keys[sub.name],
-                   max_score=sum(questions.values()), message=f"{type(exc).__name__}: {exc}")
+    def failed(sub, exc) -> Row:  # a row, never an aborted batch; not kept, so the next run grades it
+        return Row(sub.name, status=Status.RETRY, questions={q: 0.0 for q in questions},
+                   max_score=sum(questions.values()), message=grader_failure(exc))
 
     graded = {}
     with executors.opened(executor, jobs, scheduler) as pool:
         futures = {pool.submit(one.run, sub.name, sub.read_bytes(), autograder_bytes, keys[sub.name], options): sub
                    for sub in todo}
-        for future in as_completed(futures):
-            sub = futures[future]
-            try:
-                row = one.save(future.result(), out)
-            except Exception as exc:
-                row = failed(sub, exc)
-            graded[sub.name] = row
-            if progress:
-                progress(row)
+        try:
+            for future in as_completed(futures):
+                sub = futures[future]
+                try:
+                    row = one.save(future.result(), out)
+                except Exception as exc:
+                    row = failed(sub, exc)
+                graded[sub.name] = row
+                if progress:
+                    progress(row)
+        except KeyboardInterrupt:
+            watch.STOP.set()  # each running job's watcher kills its tree; the pool then closes in seconds
+            for future in futures:
+                future.cancel()
+            raise Interrupted(len(graded), len(todo) - len(graded)) from None
     rows = [kept.get(sub.name) or graded[sub.name] for sub in submissions]
     write_csv(rows, questions, out / layout.GRADES)
     return rows
@@ -129,6 +162,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-unzipped-mb", type=float, default=intake.MAX_UNZIPPED_MB,
                    help="an export zip that would expand past this is refused before extraction ('error')")
     p.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
+    p.add_argument("--wait", action="store_true",
+                   help="when another run is grading into the same --out, wait for it to end instead of stopping")
     p.add_argument("--executor", choices=executors.KINDS, default="local",
                    help="where the jobs run: 'local' (--jobs at once on this machine) or 'dask' (a cluster's "
                         "workers; see --scheduler)")
@@ -149,7 +184,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     from kit import classwork
 
-    args = parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    again = "python -m kit grade " + shlex.join(given)
+    args = parser().parse_args(given)
     if not args.submissions.is_dir():
         parser().error(f"{args.submissions} is not a folder")
     if args.docker:
@@ -157,14 +194,27 @@ def main(argv=None) -> int:
 
         jobs = executors.resolved(args.jobs, args.memory_mb)
         return containers.grade(args.submissions, args.autograder, args.out, jobs, args.timeout)
-    rows = grade_all_with_progress(args.submissions, args.autograder, args.out, jobs=args.jobs,
-                                   timeout_s=args.timeout, memory_mb=args.memory_mb, force=args.force,
-                                   disk_mb=args.disk_mb, tmp_mb=args.tmp_mb, max_unzipped_mb=args.max_unzipped_mb,
-                                   executor=args.executor, scheduler=args.scheduler,
-                                   allow_unconfined=args.allow_unconfined)
-    questions = questions_of(args.autograder)
-    layout.write_origin(args.out, args.submissions, args.autograder, args.student_pattern)
-    made = classwork.finish(args.out, rows, questions, args.submissions, args.student_pattern)
+    try:
+        with runlock.held(args.out, args.wait):
+            rows = grade_all_with_progress(args.submissions, args.autograder, args.out, jobs=args.jobs,
+                                           timeout_s=args.timeout, memory_mb=args.memory_mb, force=args.force,
+                                           disk_mb=args.disk_mb, tmp_mb=args.tmp_mb,
+                                           max_unzipped_mb=args.max_unzipped_mb, executor=args.executor,
+                                           scheduler=args.scheduler, allow_unconfined=args.allow_unconfined)
+            questions = questions_of(args.autograder)
+            layout.write_origin(args.out, args.submissions, args.autograder, args.student_pattern)
+            made = classwork.finish(args.out, rows, questions, args.submissions, args.student_pattern)
+    except runlock.Busy as busy:
+        print(f"python -m kit grade: {busy.message}", file=sys.stderr)
+        return 2
+    except Interrupted as stop:
+        print(f"python -m kit grade: interrupted: {stop.kept} graded and kept in {args.out}, {stop.left} not graded; "
+              f"the same command grades the rest: {again}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print(f"python -m kit grade: interrupted while finishing the class: every graded row is kept in {args.out}; "
+              f"the same command finishes it: {again}", file=sys.stderr)
+        return 130
     print(classwork.summary(rows, questions))
     print(made)
     return 0

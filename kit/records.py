@@ -16,6 +16,10 @@ class Status(str, enum.Enum):
     """Stopped past the resident-memory limit of its process tree: 0 points."""
     DISK = "disk"
     """Stopped when its files (the job folder, its ``/tmp``) passed their cap: 0 points."""
+    RETRY = "retry"
+    """The grader or the cluster failed, not the notebook (a worker that cannot import the kit or runs another
+    version of it, a lost connection, a grading machine without bubblewrap): no points, never published, graded
+    again on the next run."""
     FLAGGED = "flagged"
     """Graded, but its code reaches into the grading machinery (read before it ran, or seen while it ran):
     the points are held for the instructor's review."""

@@ -4,6 +4,7 @@ import os
 import resource
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,8 @@ import psutil
 
 from kit.records import Status
 
+STOP = threading.Event()
+"""Set when the batch is interrupted (Ctrl-C): every watcher in this process kills its process tree at once."""
 POLL_S = 0.25
 DISK_POLL_S = 1.0
 MAX_PROCESSES = 256  # a kernel and its helpers need a handful; more is a fork bomb
@@ -133,6 +136,8 @@ def run_limited(cmd, cwd, env, timeout_s, memory_mb, log_path, disk_mb=None, dis
                 status, detail = Status.MEMORY, f"más de {memory_mb:.0f} MB de memoria (contando sus archivos en RAM)"
             elif tmp_mb and ram_files >= 0.98 * tmp_mb * 2**20:
                 status, detail = Status.DISK, f"llenó su /tmp ({tmp_mb:.0f} MB)"
+            elif STOP.is_set():
+                status, detail = Status.RETRY, "la calificación se interrumpió (Ctrl-C)"
             elif time.monotonic() - start > timeout_s:
                 status, detail = Status.TIMEOUT, f"más de {timeout_s:.0f} s"
             elif cap and disk_path and time.monotonic() - last_disk >= DISK_POLL_S:

@@ -54,3 +54,36 @@ def test_no_english_otter_boilerplate_in_the_template_or_the_solution():
         nb = nbformat.read(stage / paths.MASTER.name, as_version=4)
         found = [(i, e) for i, c in enumerate(nb.cells) for e in english if e in c.source]
         assert found == [], (stage.name, found)
+
+
+def test_the_master_gets_an_id_for_every_cell_once_and_keeps_the_others(tmp_path):
+    import json
+
+    from kit import build, paths
+
+    master = tmp_path / paths.MASTER.name
+    nb = json.loads(paths.MASTER.read_text(encoding="utf-8"))
+    kept = nb["cells"][0]["id"]
+    del nb["cells"][5]["id"]  # a cell added by an older editor
+    master.write_text(json.dumps(nb), encoding="utf-8")
+    assert build.give_ids(master) == 1
+    again = json.loads(master.read_text(encoding="utf-8"))
+    assert again["cells"][5]["id"] == "cell-005" and again["cells"][0]["id"] == kept
+    assert build.give_ids(master) == 0
+
+
+def test_no_committed_notebook_lacks_a_cell_id():
+    import json
+
+    from kit import paths
+
+    notebooks = [paths.MASTER, *paths.SUBMISSIONS.glob("*.ipynb"), *paths.STUDENT.glob("*.ipynb"),
+                 *paths.SOLUTION.glob("*.ipynb")]
+    missing = []
+    for path in notebooks:
+        try:
+            cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        except ValueError:
+            continue  # the broken reference is not JSON on purpose
+        missing += [path.name for cell in cells if "id" not in cell]
+    assert missing == []

@@ -1,5 +1,9 @@
-"""--executor dask: a real Dask scheduler and two workers, started as processes (``dask scheduler``, ``dask worker``),
-grade a small class; every output equals the local executor's, and a worker killed mid-batch costs no row."""
+"""--executor dask: a real scheduler and two workers, started as the README starts them (``python -m kit scheduler``,
+``python -m kit worker tcp://HOST:8786``, from the checkout, nothing else set), grade a small class; every output
+equals the local executor's, a worker killed mid-batch costs no row, and a worker that cannot grade (Dask's own
+console script, which cannot import the kit; a checkout of another kit version) gives ``retry`` rows that name the fix
+and that the next run, with a good worker, grades."""
+import csv
 import json
 import os
 import shutil
@@ -7,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -16,12 +21,11 @@ from kit import grade, paths
 distributed = pytest.importorskip("distributed")
 
 CLASS = {"ana.ipynb": "solution.ipynb", "elena.ipynb": "broken_not_a_notebook.ipynb"}  # one kernel, one refusal
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
-def _dask(*args, log):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(paths.ROOT), os.environ.get("PYTHONPATH", "")]))
-    return subprocess.Popen([sys.executable, "-m", "dask", *args], cwd=paths.ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+def _start(command, log, cwd=paths.ROOT, env=CLEAN_ENV):
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _stop(proc):
@@ -37,21 +41,34 @@ def _stop(proc):
     proc.wait(timeout=30)
 
 
+def _scheduler(folder, log, *extra):
+    """``python -m kit scheduler`` on a free port; its address, as it writes it."""
+    proc = _start([sys.executable, "-m", "kit", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                   "--scheduler-file", str(folder / "scheduler.json"), *extra], log)
+    deadline = time.monotonic() + 60
+    while not (folder / "scheduler.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return proc, json.loads((folder / "scheduler.json").read_text())["address"]
+
+
+def _worker(address, log, **where):
+    """The README's line, exactly: ``python -m kit worker tcp://HOST:8786``."""
+    return _start([sys.executable, "-m", "kit", "worker", address], log, **where)
+
+
+def _wait_for_workers(address, n):
+    with distributed.Client(address, timeout="30s") as client:
+        client.wait_for_workers(n, timeout=120)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A scheduler and two one-slot workers on this machine, as a cluster's would run: separate processes."""
     folder = tmp_path_factory.mktemp("dask")
     log = open(folder / "dask.log", "wb")
-    scheduler = _dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                      "--scheduler-file", str(folder / "scheduler.json"), log=log)
-    deadline = time.monotonic() + 60
-    while not (folder / "scheduler.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    address = json.loads((folder / "scheduler.json").read_text())["address"]
-    workers = [_dask("worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--name", f"w{i}",
-                     "--local-directory", str(folder / f"w{i}"), log=log) for i in range(2)]
-    with distributed.Client(address, timeout="30s") as client:
-        client.wait_for_workers(2, timeout=90)
+    scheduler, address = _scheduler(folder, log)
+    workers = [_worker(address, log) for _ in range(2)]
+    _wait_for_workers(address, 2)
     yield {"address": address, "workers": workers, "folder": folder}
     for proc in [*workers, scheduler]:
         _stop(proc)
@@ -101,8 +118,7 @@ def test_the_cluster_writes_the_same_results_feedback_and_gradebook(both):
             (both / "dask" / "feedback" / f"{name}.html").read_bytes(), name
     for file in ("final_grades.csv", "manual_grades.csv"):
         assert (both / "local" / file).read_bytes() == (both / "dask" / file).read_bytes()
-    strip = lambda path: [line.split(",")[:-3] for line in path.read_text().splitlines()]  # noqa: E731 (time, MB)
-    assert strip(both / "local" / "grades.csv") == strip(both / "dask" / "grades.csv")
+    assert _grades(both / "local", keep_cost=False) == _grades(both / "dask", keep_cost=False)
 
 
 @pytest.mark.slow
@@ -131,11 +147,63 @@ def test_a_worker_killed_mid_batch_costs_no_row(cluster, tmp_path):
             victim_address = next((a for a, t in since.items() if time.monotonic() - t > 5), None)
             time.sleep(0.2)
         assert victim_address, "no job ran long enough to be interrupted"
-        name = client.scheduler_info(n_workers=-1)["workers"][victim_address]["name"]
-    victim = next(p for p, n in zip(cluster["workers"], ("w0", "w1")) if n == name)
+        pid = client.run(os.getpid, workers=[victim_address])[victim_address]
+    victim = next(p for p in cluster["workers"] if pid in {p.pid, *(c.pid for c in psutil.Process(p.pid).children(
+        recursive=True))})
     _stop(victim)
     batch.join(timeout=600)
     assert done.get("code") == 0
     rows = {n: json.loads((tmp_path / "out" / "results" / n / "row.json").read_text()) for n in CLASS}
     assert {n: r["status"] for n, r in rows.items()} == {"ana.ipynb": "ok", "elena.ipynb": "error"}
     assert rows["ana.ipynb"]["score"] == 18
+
+
+def _grades(out, keep_cost=None):
+    """grades.csv by submission: (status, score, message), or every column but the cost (seconds, MB)."""
+    with open(out / "grades.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if keep_cost is False:
+        return {r["submission"]: {k: v for k, v in r.items() if k not in ("seconds", "peak_mb")} for r in rows}
+    return {r["submission"]: (r["status"], r["score"], r["message"]) for r in rows}
+
+
+@pytest.mark.slow
+def test_workers_that_cannot_grade_give_retry_rows_naming_the_fix_and_a_good_one_grades_them(tmp_path):
+    log = open(tmp_path / "dask.log", "wb")
+    scheduler, address = _scheduler(tmp_path, log, "--no-workers-timeout", "10")
+    _write_class(tmp_path / "subs")
+    other = tmp_path / "other"  # a checkout of another kit version: one comment changed
+    shutil.copytree(paths.ROOT / "kit", other / "kit", ignore=shutil.ignore_patterns("__pycache__"))
+    with open(other / "kit" / "paths.py", "a", encoding="utf-8") as f:
+        f.write("# another commit\n")
+    try:
+        # Dask's console script, from another folder: it cannot import the kit.
+        bad = _start([str(Path(sys.executable).with_name("dask")), "worker", address, "--nthreads", "1"], log,
+                     cwd=tmp_path)
+        _wait_for_workers(address, 1)
+        assert grade.main([str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--executor", "dask",
+                           "--scheduler", address]) == 0
+        rows = _grades(tmp_path / "out")
+        assert {n: r[:2] for n, r in rows.items()} == {"ana.ipynb": ("retry", "0"), "elena.ipynb": ("retry", "0")}
+        assert all("start each worker with `python -m kit worker tcp://HOST:8786`" in r[2] for r in rows.values()), rows
+        _stop(bad)
+
+        older = _worker(address, log, cwd=other)
+        _wait_for_workers(address, 1)
+        assert grade.main([str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--executor", "dask",
+                           "--scheduler", address]) == 0
+        rows = _grades(tmp_path / "out")
+        assert {n: r[0] for n, r in rows.items()} == {"ana.ipynb": "retry", "elena.ipynb": "retry"}
+        assert all("this batch kit" in r[2] and "check out the same commit" in r[2] for r in rows.values())
+        _stop(older)
+
+        good = _worker(address, log)
+        _wait_for_workers(address, 1)
+        assert grade.main([str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--executor", "dask",
+                           "--scheduler", address]) == 0
+        rows = _grades(tmp_path / "out")
+        assert {n: r[:2] for n, r in rows.items()} == {"ana.ipynb": ("ok", "18"), "elena.ipynb": ("error", "0")}
+        _stop(good)
+    finally:
+        _stop(scheduler)
+        log.close()

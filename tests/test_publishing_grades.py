@@ -301,3 +301,21 @@ def test_canvas_names_the_assignments_when_the_title_is_not_there(complete, tmp_
     given.write_bytes(GRADEBOOK.encode("utf-8"))
     with pytest.raises(SystemExit, match=r"no column for the assignment 'Lab 2'.*Quiz 1 \(4322\)"):
         cli.main(["canvas", "--gradebook", str(given), "--assignment", "Lab 2", "--out", str(complete)])
+
+
+@pytest.mark.slow
+def test_moodle_never_publishes_a_row_the_grader_failed_on(complete, tmp_path, capsys):
+    from kit import classwork, layout
+    from kit.records import Status
+
+    out = shutil.copytree(complete, tmp_path / "retry")
+    rows = [layout.load_row(out, name) for name in sorted(CLASS)]
+    for row in rows:
+        if row.submission == BRUNO:  # as the batch writes a job the cluster failed on
+            row.status, row.message = Status.RETRY, "a worker could not load the kit's job"
+    classwork.finish(out, rows, grade.questions_of(paths.AUTOGRADER_ZIP), complete.parent / "subs")
+    assert _final(out, BRUNO)["total"] == ""
+    code, given = _moodle(out, WORKSHEET, tmp_path, "--submissions", str(complete.parent / "subs"))
+    assert code == 1
+    assert f"{BRUNO}: the grader failed on it, not the student (status retry)" in capsys.readouterr().err
+    assert not (out / "lms").exists()

@@ -50,6 +50,10 @@ def summary(rows: list, questions: dict) -> str:
     rates = report.question_rates(rows, questions)
     lines = [f"{len(rows)} submissions: {statuses or 'none'}",
              f"mean automatic score {mean:.2f} / {max_score:g}"]
+    retry = [r for r in rows if r.status == Status.RETRY]
+    if retry:
+        lines.append(f"{len(retry)} retry: the grader failed on them, not the students (no points, never published); "
+                     f"run the same command again. First: {retry[0].submission}: {retry[0].message}")
     unjudged = [r.submission for r in rows if r.unjudged]
     if unjudged:
         lines.append(f"{len(unjudged)} with checks the grader could not run (not the students' doing; graded again "

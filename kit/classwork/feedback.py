@@ -26,6 +26,8 @@ EXPLAINED = {
     Status.ERROR: "No se pudo calificar la entrega: no es un cuaderno del laboratorio que se pueda abrir y "
                   "ejecutar. Entrega el .zip que genera la última celda (o el .ipynb del laboratorio) y comprueba "
                   "que se abre en Jupyter.",
+    Status.RETRY: "Tu entrega aún no se ha podido calificar por un fallo del sistema de calificación, no de tu "
+                  "cuaderno. Se volverá a calificar; no tienes que hacer nada.",
     Status.FLAGGED: "Tu entrega queda en revisión: parte de su código lee o modifica la maquinaria de calificación "
                     "(las comprobaciones, el registro del entrenamiento, Otter o funciones de NumPy o Keras), o "
                     "escribe archivos o ejecuta órdenes que el laboratorio no necesita. El profesorado revisará "
@@ -126,6 +128,9 @@ def _detail(row: Row) -> str:
 
 def _headline(row: Row, whole: WholeGrade | None, manual_questions: list) -> list:
     """The grade on top: the total as the gradebook has it, what is still pending, or "en revisión"."""
+    if row.status == Status.RETRY:
+        return ['<p class="score">Calificación: pendiente</p>',
+                '<p class="muted">Tu entrega aún no se ha calificado; la calificación aparecerá aquí.</p>']
     automatic = f'{row.score:g} / {row.max_score:g} puntos automáticos'
     if whole is None:
         pending = " (pendientes de revisión)" if row.status == Status.FLAGGED else ""
@@ -164,9 +169,10 @@ def render(row: Row, cases: list, plots: list, questions: dict, whole: WholeGrad
     what the grading run was, shown with its plots."""
     body = _headline(row, whole, manual_questions)
     if row.status != Status.OK:
+        detail = "" if row.status == Status.RETRY else \
+            f'<br><span class="muted">Detalle: {esc(_detail(row))}</span>'  # the instructor's, in English
         body.append(f'<div class="box warn"><strong>Estado: {esc(row.status.value)}.</strong> '
-                    f'{esc(EXPLAINED.get(row.status, ""))}<br><span class="muted">Detalle: '
-                    f'{esc(_detail(row))}</span></div>')
+                    f'{esc(EXPLAINED.get(row.status, ""))}{detail}</div>')
     if row.unjudged:
         body.append('<div class="box warn"><strong>Calificación pendiente de revisar.</strong> Una comprobación '
                     "no se pudo ejecutar por un fallo del calificador, no de tu cuaderno; se volverá a calificar "

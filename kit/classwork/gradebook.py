@@ -91,7 +91,8 @@ def write_final(path: Path, rows: list, questions: dict, manual: list, manual_gr
                 pattern: str | None) -> list:
     """One row per submission: automatic and manual points, total, maximum, percent. Returns the rows written.
 
-    A flagged submission's total stays empty until the instructor accepts it in the manual sheet."""
+    A flagged submission's total stays empty until the instructor accepts it in the manual sheet; one the grader
+    failed on (``retry``) has no total until it is graded."""
     max_total = sum(questions.values()) + sum(q.points for q in manual)
     fields = ["submission", "student", "status", *questions, *(q.name for q in manual), "total", "max_total",
               "percent"]
@@ -99,7 +100,7 @@ def write_final(path: Path, rows: list, questions: dict, manual: list, manual_gr
     for r in rows:
         marks = manual_grades.get(r.submission, {})
         total = r.score + sum(marks[q.name] for q in manual if marks.get(q.name) is not None)
-        held = r.status == Status.FLAGGED and not marks.get(ACCEPT, False)
+        held = (r.status == Status.FLAGGED and not marks.get(ACCEPT, False)) or r.status == Status.RETRY
         written.append({"submission": r.submission, "student": student_name(r.submission, pattern),
                         "status": r.status.value, **{q: f"{r.questions.get(q, 0):g}" for q in questions},
                         **{q.name: "" if marks.get(q.name) is None else f"{marks[q.name]:g}" for q in manual},

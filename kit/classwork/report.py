@@ -91,6 +91,13 @@ def render(rows, questions: dict, cases_by_sub: dict) -> str:
     body.append("<h2>Status</h2>")
     body.append(pages.table(["status", "submissions"], [[esc(s), n] for s, n in status_counts(rows).items()],
                             numeric=("submissions",)))
+    retry = [r for r in rows if r.status == Status.RETRY]
+    if retry:
+        body.append(f'<div class="box warn"><strong>{len(retry)} submission(s) the grader failed on</strong> (status '
+                    "<code>retry</code>: the grader's or the cluster's failure, not the student's): no points, never "
+                    "published, graded again by the same <code>kit grade</code> command."
+                    + pages.table(["submission", "what failed"], [[esc(r.submission), esc(r.message)] for r in retry])
+                    + "</div>")
     unjudged = [r for r in rows if r.unjudged]
     if unjudged:
         body.append(f'<div class="box warn"><strong>{len(unjudged)} submission(s) with checks the grader could not '

@@ -11,10 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from kit import intake, layout, paths, sandbox, tampering
+from kit import intake, layout, paths, sandbox, scratch, tampering
 from kit.job import channel, decide
 from kit.job.folder import assignment_of, prepare_job, unpack_lab
 from kit.records import Row, Status
+from kit.version import version
 from kit.watch import Run, run_limited
 
 EXECUTE = Path(__file__).resolve().parent / "execute.py"
@@ -63,12 +64,12 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
     started = time.monotonic()
     exempt = tampering.kit_cells() if exempt is None else exempt
     findings = tampering.scan(intake.read_notebook(submission, max_unzipped_mb), exempt)
-    with tempfile.TemporaryDirectory(prefix="tl-grade-", dir=workdir) as job, \
-            tempfile.TemporaryDirectory(prefix="tl-decide-", dir=workdir) as private:
+    with tempfile.TemporaryDirectory(prefix=scratch.prefix("grade"), dir=workdir) as job, \
+            tempfile.TemporaryDirectory(prefix=scratch.prefix("decide"), dir=workdir) as private:
         job, private = Path(job), Path(private)  # the job's folder, and the parent's own that the job never sees
         lab = unpack_lab(autograder, private / "lab")
         notebook = prepare_job(submission, lab, job / "work")
-        sockets = Path(tempfile.mkdtemp(prefix="tlc-", dir="/tmp"))  # short: a socket's path has 108 bytes
+        sockets = Path(tempfile.mkdtemp(prefix=scratch.prefix("channel"), dir="/tmp"))  # a socket's path: 108 bytes
         listener = channel.Listener(sockets / "obs.sock", private / "observations.jsonl")
         env = dict(os.environ, TMPDIR=str(job), **_thread_env(threads))
         env.pop("TL_CHANNEL", None)
@@ -129,7 +130,10 @@ def unjudged_of(results: Path) -> list:
 
 
 def _saved(row: Row, dest: Path) -> Row:
-    """Keep the row beside its results: a re-run reuses it while the submission and autograder are unchanged."""
+    """Keep the row beside its results: a re-run reuses it while the submission and autograder are unchanged (a row
+    the grader failed on has no key, so it is graded again)."""
+    if row.status == Status.RETRY:
+        row.key = ""
     (dest / "row.json").write_text(json.dumps(row.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
     return row
 
@@ -154,19 +158,31 @@ def _threads(given: int | None) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, slots))
 
 
+def _refusal(options: dict) -> str:
+    """Why this machine must not grade the batch's jobs (for the instructor, in English), or ""."""
+    node = os.uname().nodename
+    wanted = options.get("kit_version")
+    if wanted and wanted != version():
+        return (f"the grading machine {node} runs kit {version()}, this batch kit {wanted}: check out the same "
+                "commit there and restart its worker (python -m kit worker SCHEDULER), then run the same command")
+    if not sandbox.available() and not (options.get("allow_unconfined") or os.environ.get(ALLOW_UNCONFINED) == "1"):
+        return (f"the grading machine {node} has no bubblewrap and does not grade unconfined: install it there "
+                f"({sandbox.INSTALL_HINT}), or start its worker with --allow-unconfined, then run the same command")
+    return ""
+
+
 def run(name: str, submission: bytes, autograder: bytes, key: str, options: dict) -> dict:
     """One job as an executor's unit: the submission's and the autograder's bytes in; the row (as JSON) and the
     files of its results folder out. It touches nothing of the caller's, so any machine with the kit, its pinned
     requirements and bubblewrap can run it; one without bubblewrap refuses unless ``options["allow_unconfined"]``
     or its own ``TL_ALLOW_UNCONFINED=1`` says otherwise."""
-    if not sandbox.available() and not (options.get("allow_unconfined") or os.environ.get(ALLOW_UNCONFINED) == "1"):
-        row = Row(name, status=Status.ERROR, questions={q: 0.0 for q in options["questions"]},
-                  max_score=sum(options["questions"].values()), key=key,
-                  message=f"el nodo {os.uname().nodename} no tiene bubblewrap: no califica sin sandbox "
-                          f"(instálalo, o permite trabajos sin aislar con {ALLOW_UNCONFINED}=1)")
+    refused = _refusal(options)
+    if refused:  # the grading machine's problem, not the notebook's: graded again on the next run
+        row = Row(name, status=Status.RETRY, questions={q: 0.0 for q in options["questions"]},
+                  max_score=sum(options["questions"].values()), message=refused)
         return {"row": row.to_dict(), "files": {}}
     workdir = Path(options["workdir"]) if options.get("workdir") else None
-    with tempfile.TemporaryDirectory(prefix="tl-task-", dir=workdir) as task:
+    with tempfile.TemporaryDirectory(prefix=scratch.prefix("task"), dir=workdir) as task:
         task = Path(task)
         for part in ("in", "ag"):
             (task / part).mkdir()

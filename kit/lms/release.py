@@ -49,7 +49,9 @@ def read_class(out: Path) -> list:
     with open(final, newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
             held = []
-            if r["status"] == "flagged" and not r["total"]:
+            if r["status"] == "retry":
+                held.append("the grader failed on it, not the student (status retry): run kit grade again")
+            elif r["status"] == "flagged" and not r["total"]:
                 held.append(f"flagged for review and not accepted ({gradebook.ACCEPT} in manual_grades.csv)")
             missing = [q for q in questions if not (r.get(q) or "").strip()]
             if missing:
