@@ -191,3 +191,10 @@ def test_phase2_data_that_differ_from_phase1s_are_judged_with_q1s_rules(audit, f
     audit(**fields)
     with pytest.raises(AssertionError, match=message):
         tl_checks.check_phase2_layers()
+
+
+def test_the_same_mistake_in_both_phases_is_charged_once_in_q2(audit):
+    # a pipeline that shuffles the labels apart anew each epoch: another permutation in each phase, one mistake
+    first = {"x": IMAGES, "y": np.roll(ONE_HOT, 3, axis=0), "x_count": 64}
+    audit(phase1=first, y=np.roll(ONE_HOT, 5, axis=0))
+    tl_checks.check_phase2_layers()
