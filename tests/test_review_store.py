@@ -180,3 +180,28 @@ def test_the_server_killed_while_saving_leaves_every_acknowledged_grade(tmp_path
     sheet = _sheet(out)
     assert {s: sheet[s][Q1] for s in acknowledged} == acknowledged
     assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_publish_never_runs_beside_a_grading_run_and_takes_rows_graded_since_the_page_opened(tmp_path):
+    import shutil
+
+    from kit.classwork import review
+
+    subs, out = review_class.write(tmp_path)
+    klass, publish = review.open_class(out)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
+                               "from kit import runlock\nwith runlock.held(Path(sys.argv[1])):\n"
+                               "    print('held', flush=True); time.sleep(60)", str(out)],
+                              cwd=paths.ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(Refused, match="not published: .* is being graded by another run"):
+            publish()
+    finally:
+        holder.kill()
+        holder.wait()
+    shutil.copy(paths.SUBMISSIONS / "solution.ipynb", subs / "fede.ipynb")
+    review_class.graded(subs, out)  # kit grade ran again while the page was open
+    (out / "final_grades.csv").unlink()
+    publish()
+    assert "fede.ipynb" in (out / "final_grades.csv").read_text(encoding="utf-8")

@@ -59,10 +59,16 @@ def open_class(out: Path, submissions: Path | None = None, autograder: Path | No
         raise SystemExit(str(exc)) from None
 
     def publish() -> dict:
-        from kit import classwork
+        """Rebuild the gradebook and the pages as ``kit grade`` does, from the rows graded now, never while a
+        grading run writes the same ``--out``."""
+        from kit import classwork, runlock
         from kit.job.folder import questions_of
 
-        made = classwork.finish(out, klass.rows, questions_of(autograder), submissions, pattern)
+        try:
+            with runlock.held(out):
+                made = classwork.finish(out, klass.graded_rows(), questions_of(autograder), submissions, pattern)
+        except runlock.Busy as busy:
+            raise Refused(f"not published: {busy.message}") from None
         return {"published": made}
 
     return klass, publish

@@ -45,10 +45,7 @@ class Class:
         self.questions = manual.manual_questions()
         self.store = Store(self.out, self.questions, {q.name: rubric.items(q.model_answer) for q in self.questions})
         self.store.sheet()  # refuses at once when the class was never graded
-        with open(self.out / layout.GRADES, newline="", encoding="utf-8") as f:
-            graded = [r["submission"] for r in csv.DictReader(f)]
-        self.rows = [layout.load_row(self.out, s) for s in graded]
-        self.rows = [r for r in self.rows if r is not None]
+        self.rows = self.graded_rows()
         blank = manual.placeholders(self.questions, template)
         exempt = tampering.kit_cells(template)
         self.students = {}
@@ -138,8 +135,11 @@ class Class:
                           "history": record["flags"].get(sub, [])})
         return {"flagged": queue}
 
-    def rows_for_publishing(self) -> list:
-        return self.rows
+    def graded_rows(self) -> list:
+        """Every row of ``grades.csv`` as its grading job saved it, read now (a later ``kit grade`` run counts)."""
+        with open(self.out / layout.GRADES, newline="", encoding="utf-8") as f:
+            graded = [r["submission"] for r in csv.DictReader(f)]
+        return [row for row in (layout.load_row(self.out, s) for s in graded) if row is not None]
 
 
 def _accepted(row: dict) -> bool:
