@@ -79,7 +79,7 @@ def test_a_killed_then_interrupted_class_regrades_to_the_same_rows_and_leaves_no
     _, err = stopped.communicate(timeout=120)
     assert stopped.returncode == 130 and time.monotonic() - started < 60
     assert "Traceback" not in err
-    assert err.strip().splitlines()[-1].startswith(f"python -m kit grade: interrupted: ")
+    assert err.strip().splitlines()[-1].startswith("python -m kit grade: interrupted: ")
     assert f"the same command grades the rest: python -m kit grade {subs} --out {out} --jobs 2" in err
     assert _scratch(tmp, stopped.pid) == [] and _left(tmp) == []
 

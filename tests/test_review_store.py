@@ -1,7 +1,6 @@
 """kit review's saves: rubric items from the master, compare-and-set cells, refusals, re-scoring, atomic files."""
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys

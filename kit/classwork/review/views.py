@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit import intake, layout, paths, tampering
-from kit.classwork import discussion, gradebook, manual, pages, rubric
+from kit.classwork import gradebook, manual, pages, rubric
 from kit.classwork.review import ownrun
 from kit.classwork.review.store import Refused, Store
 from kit.records import Status
