@@ -53,6 +53,11 @@ def ensure_manual_grades(path: Path, rows: list, manual: list, empty: dict, patt
                              ACCEPT: "", "comment": ""})
 
 
+def accepted(row: dict) -> bool:
+    """Whether a sheet's row says its flagged submission was reviewed and accepted (``yes``, ``sí``, ``1``...)."""
+    return (row.get(ACCEPT) or "").strip().lower() in ("yes", "y", "sí", "si", "1", "true")
+
+
 def read_manual_grades(path: Path, manual: list) -> dict:
     """{submission: {question: points or None}}; a value that is not a number within the question's points is
     reported and left out rather than trusted."""
@@ -74,7 +79,7 @@ def read_manual_grades(path: Path, manual: list) -> dict:
                           f"{top:g}; left out", file=sys.stderr)
                     value = None
                 values[name] = value
-            values[ACCEPT] = (r.get(ACCEPT) or "").strip().lower() in ("yes", "y", "sí", "si", "1", "true")
+            values[ACCEPT] = accepted(r)
             grades[r.get("submission", "")] = values
     return grades
 

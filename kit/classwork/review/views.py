@@ -92,7 +92,7 @@ class Class:
         flagged = [s for s in self.students.values() if s.status == Status.FLAGGED.value]
         stray = sorted(set(values) - set(self.students))
         return {"questions": questions, "students": len(self.students), "flagged": len(flagged),
-                "undecided": sum(1 for s in flagged if not _accepted(values.get(s.submission, {}))),
+                "undecided": sum(1 for s in flagged if not gradebook.accepted(values.get(s.submission, {}))),
                 "stray": stray, "out": str(self.out)}
 
     def question(self, name: str) -> dict:
@@ -131,7 +131,7 @@ class Class:
             row = values.get(sub, {})
             queue.append({"submission": sub, "student": s.student, "score": s.score, "max_score": s.max_score,
                           "message": s.message, "evidence": s.evidence, "in_sheet": sub in values,
-                          "accept": (row.get(gradebook.ACCEPT) or "").strip(), "accepted": _accepted(row),
+                          "accept": (row.get(gradebook.ACCEPT) or "").strip(), "accepted": gradebook.accepted(row),
                           "history": record["flags"].get(sub, [])})
         return {"flagged": queue}
 
@@ -140,10 +140,6 @@ class Class:
         with open(self.out / layout.GRADES, newline="", encoding="utf-8") as f:
             graded = [r["submission"] for r in csv.DictReader(f)]
         return [row for row in (layout.load_row(self.out, s) for s in graded) if row is not None]
-
-
-def _accepted(row: dict) -> bool:
-    return (row.get(gradebook.ACCEPT) or "").strip().lower() in ("yes", "y", "sí", "si", "1", "true")
 
 
 def _run_summary(run: dict) -> dict:
