@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from kit import grade, paths
+from kit import grade, paths, variants
 from test_probe_from_tmp_venv import PROBED
 
 EXPECTED = grade.load_expected()
@@ -39,3 +39,18 @@ def test_reference_submission_grade(name, tmp_path):
     expected = EXPECTED[name]
     got = {"status": row.status, **{q: f"{row.questions[q]:g}" for q in QUESTIONS}}
     assert not grade.differs(row, expected, QUESTIONS), (got, expected, row.message)
+
+
+@pytest.mark.parametrize("group", sorted(variants.EQUIVALENT_GROUPS))
+def test_each_equivalent_group_holds_ways_that_touch_no_code_another_changes(group):
+    """Applied in the opposite order, a group's ways give the same notebook: none edits what another one wrote."""
+    members = variants.EQUIVALENT_GROUPS[group]
+    forward, backward = variants.variant(group), variants.applied(reversed(members))
+    assert [c.source for c in backward.cells] == [c.source for c in forward.cells]
+
+
+def test_committed_references_equal_a_fresh_regeneration(tmp_path):
+    written = variants.write_all(tmp_path)
+    committed = sorted(p.name for p in paths.SUBMISSIONS.iterdir() if p.name != "expected_grades.csv")
+    assert sorted(written) == committed
+    assert [n for n in written if (tmp_path / n).read_bytes() != (paths.SUBMISSIONS / n).read_bytes()] == []
