@@ -372,6 +372,15 @@ TAMPERING = {
                                           "registro.model_fits()[-1].learning_rate = 1e-5"),
 }
 VARIANTS.update({name: _tampering(code) for name, code in TAMPERING.items()})
+# t2-t12 share a run: b5 with each payload in a cell of its own after phase 2's fit (an error in one stops no other),
+# the sys.modules swap last so that every other one reaches the real modules. test_tampering flags each at its own
+# line; this run shows that all of them at once win no point and the row is held. t1 keeps a run of its own: other
+# tests grade it as a class's flagged student.
+SHARED_TAMPERING = "t2_static_routes_each_in_its_own_cell"
+SHARED_ROUTES = ("t2_audit_record_rewritten", "t3_numpy_isclose_patched", "t4_otter_results_patched",
+                 "t6_checks_file_appended", "t7_checks_file_name_computed", "t8_shell_escape_rewrites_checks",
+                 "t9_exec_of_encoded_patch", "t10_setattr_on_numpy", "t11_audit_found_through_gc",
+                 "t12_audit_reached_through_globals", "t5_sys_modules_swapped")
 
 # Run-time forgeries: the payload is only data until it runs, so the scan reads nothing it knows; each takes
 # another route. The verdict is made outside the kernel and the recorder reports the route as it is taken.
@@ -475,8 +484,19 @@ def applied(names) -> nbformat.NotebookNode:
 
 
 def variant(name: str):
-    """One variant, or an equivalent group: every one of its ways."""
+    """One variant, an equivalent group (every one of its ways) or the shared tampering run."""
+    if name == SHARED_TAMPERING:
+        return shared_tampering()
     return applied(EQUIVALENT_GROUPS.get(name, (name,)))
+
+
+def shared_tampering():
+    nb = applied(())
+    _edit(nb, *TAMPERED)  # b5: phase 2 at 1e-4, q4's point for the payloads to win back
+    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and AFTER_PHASE2 in c.source)
+    nb.cells[at + 1:at + 1] = [nbformat.v4.new_code_cell(TAMPERING[name], id=f"tampering-{name.split('_')[0]}")
+                               for name in SHARED_ROUTES]
+    return nb
 
 
 def without_check_cells():
@@ -494,7 +514,8 @@ def write_all(out: Path = paths.SUBMISSIONS) -> list:
     shutil.copy(solution, out / "solution.ipynb")
     nbformat.write(_lean(nbformat.read(paths.STUDENT / paths.MASTER.name, as_version=4)), out / "blank_template.ipynb")
     written += ["solution.ipynb", "blank_template.ipynb"]
-    for name in [n for n in VARIANTS if n not in GROUPED] + list(EQUIVALENT_GROUPS):
+    shared = GROUPED | set(SHARED_ROUTES)
+    for name in [n for n in VARIANTS if n not in shared] + list(EQUIVALENT_GROUPS) + [SHARED_TAMPERING]:
         nbformat.write(variant(name), out / f"{name}.ipynb")
         written.append(f"{name}.ipynb")
     nbformat.write(without_check_cells(), out / "ok_check_cells_deleted.ipynb")

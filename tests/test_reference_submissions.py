@@ -21,7 +21,9 @@ def test_expectations_cover_every_question_and_mistake_family():
     assert {"a1", "a6", "b1", "b5", "c1", "c3", "d1", "d3", "e1", "e3", "ok1", "ok5"} <= prefixes
     assert sum(name.startswith("x") for name in EXPECTED) >= 5
     tampering = [name for name in EXPECTED if name.startswith("t") and name[1].isdigit()]
-    assert len(tampering) >= 8 and all(EXPECTED[name]["status"] == "flagged" for name in tampering)
+    assert all(EXPECTED[name]["status"] == "flagged" for name in tampering)
+    graded = {n[:-6] for n in tampering} - {variants.SHARED_TAMPERING} | set(variants.SHARED_ROUTES)
+    assert graded == set(variants.TAMPERING)  # every static route in a graded run, alone or in the shared one
 
 
 RUNTIME_FORGERIES = re.compile(r"r\d+_")

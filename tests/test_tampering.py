@@ -22,6 +22,13 @@ def test_each_tampering_variant_is_flagged_at_the_line_it_adds(name):
     assert findings and all(f.code in added for f in findings)
 
 
+def test_the_shared_tampering_run_is_flagged_in_each_payloads_own_cell_and_nowhere_else():
+    nb = variants.variant(variants.SHARED_TAMPERING)
+    payloads = {i for i, c in enumerate(nb.cells) if c.get("id", "").startswith("tampering-")}
+    assert len(payloads) == len(variants.SHARED_ROUTES)
+    assert {f.cell for f in tampering.scan(nb, EXEMPT)} == payloads
+
+
 @pytest.mark.parametrize("path", sorted(p for p in paths.SUBMISSIONS.iterdir() if p.suffix in (".ipynb", ".zip")
                                         and not re.match(r"[tr]\d+_|broken", p.name)), ids=lambda p: p.name)
 def test_no_other_reference_submission_is_flagged(path):
