@@ -70,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
                         "memory allows)")
     p.add_argument("--no-run-tests", action="store_true", help="skip otter assign's check of the solution (40 s)")
     p.add_argument("--all-references", action="store_true",
-                   help="grade all of submissions/ (about 50 minutes on 2 cores) and compare with expected_grades.csv")
+                   help="grade all of submissions/ (about 45 minutes on 2 cores) and compare with expected_grades.csv")
     return p
 
 

@@ -424,6 +424,11 @@ RUNTIME_TAMPERING = {
                                    "atexit.register(al_salir)"),
 }
 VARIANTS.update({name: _tampering(code) for name, code in RUNTIME_TAMPERING.items()})
+# The twelve run-time routes share a run too, each in a cell of its own: the recorder names the cell of each line it
+# reports, so tests/test_forgeries.py finds every route's evidence at its own cell. The channel forged through its
+# descriptor goes last, so that no other route's report follows a forged end.
+SHARED_FORGERY = "r1_run_time_routes_each_in_its_own_cell"
+SHARED_FORGERY_ROUTES = tuple(sorted(RUNTIME_TAMPERING, key=lambda name: name.startswith("r8_")))
 # Not tampering: a timing magic, a version print and a callback of one's own keep full marks, unflagged.
 VARIANTS["ok17_time_magic_and_own_callback"] = [
     ("initial_epochs = 15\nhistory = model.fit(", "initial_epochs = 15\n\n"
@@ -457,6 +462,10 @@ EQUIVALENT_GROUPS = {
 GROUPED = {name for group in EQUIVALENT_GROUPS.values() for name in group}
 
 
+SHARED = {SHARED_TAMPERING: (SHARED_ROUTES, TAMPERING), SHARED_FORGERY: (SHARED_FORGERY_ROUTES, RUNTIME_TAMPERING)}
+"""Runs shared by several routes: {name: (its routes in cell order, their code)}."""
+
+
 def _edit(nb, old, new, count=1):
     cells = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
     found = sum(c.source.count(old) for c in cells)
@@ -485,18 +494,25 @@ def applied(names) -> nbformat.NotebookNode:
 
 def variant(name: str):
     """One variant, an equivalent group (every one of its ways) or the shared tampering run."""
-    if name == SHARED_TAMPERING:
-        return shared_tampering()
+    if name in SHARED:
+        return shared(name)
     return applied(EQUIVALENT_GROUPS.get(name, (name,)))
 
 
-def shared_tampering():
+def shared(name: str):
+    """b5 with each route of a shared run in a code cell of its own (id ``route-<its prefix>``) after phase 2's fit."""
+    routes, codes = SHARED[name]
     nb = applied(())
     _edit(nb, *TAMPERED)  # b5: phase 2 at 1e-4, q4's point for the payloads to win back
     at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and AFTER_PHASE2 in c.source)
-    nb.cells[at + 1:at + 1] = [nbformat.v4.new_code_cell(TAMPERING[name], id=f"tampering-{name.split('_')[0]}")
-                               for name in SHARED_ROUTES]
+    nb.cells[at + 1:at + 1] = [nbformat.v4.new_code_cell(codes[route], id=f"route-{route.split('_')[0]}")
+                               for route in routes]
     return nb
+
+
+def route_cells(name: str) -> dict:
+    """{route: index of its cell} in the shared run ``name``, as the scan and the recorder number cells."""
+    return {c.id[len("route-"):]: i for i, c in enumerate(shared(name).cells) if c.get("id", "").startswith("route-")}
 
 
 def without_check_cells():
@@ -514,8 +530,8 @@ def write_all(out: Path = paths.SUBMISSIONS) -> list:
     shutil.copy(solution, out / "solution.ipynb")
     nbformat.write(_lean(nbformat.read(paths.STUDENT / paths.MASTER.name, as_version=4)), out / "blank_template.ipynb")
     written += ["solution.ipynb", "blank_template.ipynb"]
-    shared = GROUPED | set(SHARED_ROUTES)
-    for name in [n for n in VARIANTS if n not in shared] + list(EQUIVALENT_GROUPS) + [SHARED_TAMPERING]:
+    in_a_shared_run = GROUPED | set(SHARED_ROUTES) | set(SHARED_FORGERY_ROUTES)
+    for name in [n for n in VARIANTS if n not in in_a_shared_run] + list(EQUIVALENT_GROUPS) + list(SHARED):
         nbformat.write(variant(name), out / f"{name}.ipynb")
         written.append(f"{name}.ipynb")
     nbformat.write(without_check_cells(), out / "ok_check_cells_deleted.ipynb")

@@ -27,7 +27,7 @@ def test_expectations_cover_every_question_and_mistake_family():
 
 
 RUNTIME_FORGERIES = re.compile(r"r\d+_")
-"""Graded in one shared batch by ``test_forgeries.py``, against the same expectations."""
+"""The run-time routes' shared notebook: graded by ``test_forgeries.py`` (through `kit grade` and Gradescope)."""
 GRADED_ELSEWHERE = set(PROBED)
 """Graded from a virtual environment under /tmp by ``test_probe_from_tmp_venv.py``, against the same expectations."""
 
