@@ -4,8 +4,10 @@
 
 Each variant is the solution with one edit a student really makes, named after it:
 ``a*``-``e*`` are the mistakes of ``shared/MISTAKES.md``, ``x*`` are more of our own, and
-``ok*`` are equivalent ways of doing the lab that must keep full marks. Their expected
-points are in ``submissions/expected_grades.csv``, written by hand from the lab's meaning.
+``ok*`` are equivalent ways of doing the lab that must keep full marks, most of them a few to a notebook
+(``EQUIVALENT_GROUPS``); the tamperings ``t2``-``t12`` and the run-time forgeries ``r1``-``r12`` are each graded in
+one shared notebook, a route to a cell (``SHARED``). Their expected points are in
+``submissions/expected_grades.csv``, written by hand from the lab's meaning.
 Every ``old`` text must occur exactly once, so a change to the master breaks loudly here. Only the
 solution's copies carry the lab files in their set-up cell, as a student's notebook does; the others
 are lean (``LAB_FILES = ""``), which grades the same.
@@ -493,7 +495,7 @@ def applied(names) -> nbformat.NotebookNode:
 
 
 def variant(name: str):
-    """One variant, an equivalent group (every one of its ways) or the shared tampering run."""
+    """One variant, an equivalent group (every one of its ways) or a shared run of routes."""
     if name in SHARED:
         return shared(name)
     return applied(EQUIVALENT_GROUPS.get(name, (name,)))

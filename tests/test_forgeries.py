@@ -31,7 +31,7 @@ ROUTES = {
     "r11_thread_rewrites_checks_later": "cambia un archivo del laboratorio o de la calificación",
     "r12_atexit_rewrites_checks": "el canal de observación siguió tras el final",
 }
-"""What each route leaves in the row's message, at its own cell: the evidence of the layer that caught it."""
+"""What each route leaves among the row's lines, at its own cell: the evidence of the layer that caught it."""
 EXPECTED = grade.load_expected()
 QUESTIONS = grade.questions_of(paths.AUTOGRADER_ZIP)
 SHARED = f"{variants.SHARED_FORGERY}.ipynb"
