@@ -532,7 +532,7 @@ def write_all(out: Path = paths.SUBMISSIONS) -> list:
     shutil.copy(solution, out / "solution.ipynb")
     nbformat.write(_lean(nbformat.read(paths.STUDENT / paths.MASTER.name, as_version=4)), out / "blank_template.ipynb")
     written += ["solution.ipynb", "blank_template.ipynb"]
-    in_a_shared_run = GROUPED | set(SHARED_ROUTES) | set(SHARED_FORGERY_ROUTES)
+    in_a_shared_run = GROUPED | {route for routes, _ in SHARED.values() for route in routes}
     for name in [n for n in VARIANTS if n not in in_a_shared_run] + list(EQUIVALENT_GROUPS) + list(SHARED):
         nbformat.write(variant(name), out / f"{name}.ipynb")
         written.append(f"{name}.ipynb")

@@ -15,6 +15,7 @@ import zipfile
 import pytest
 
 from kit import grade, intake, paths, tampering, variants
+from kit.classwork.review import views
 from kit.records import Status
 
 ROUTES = {
@@ -49,10 +50,8 @@ def _found_at_its_cell(name, lines):
 
 
 def _lines(out):
-    """Every line the row was flagged for: the scan's (as ``kit review`` lists them) and the run's evidence."""
-    notebook = intake.read_notebook(paths.SUBMISSIONS / SHARED)
-    scanned = [{"cell": f.cell, "reason": f.reason} for f in tampering.scan(notebook, tampering.kit_cells())]
-    return scanned + json.loads((out / "results" / SHARED / "evidence.json").read_text(encoding="utf-8"))
+    """Every line the row was flagged for, as the instructor's review page lists them (the scan's and the run's)."""
+    return views.evidence(out, SHARED, intake.read_notebook(paths.SUBMISSIONS / SHARED), tampering.kit_cells())
 
 
 def test_every_runtime_route_is_in_the_shared_run_with_its_expected_grades():

@@ -70,7 +70,7 @@ class Class:
             student.run = ownrun.read(nb).to_dict() if nb is not None else ownrun.OwnRun(
                 verdict="The submitted file is not a readable notebook: nothing of the student's run to show.").to_dict()
             if row.status == Status.FLAGGED:
-                student.evidence = _evidence(self.out, row.submission, nb, exempt)
+                student.evidence = evidence(self.out, row.submission, nb, exempt)
             self.students[row.submission] = student
         self.similar = {q.name: {} for q in self.questions}
         for q in self.questions:
@@ -148,7 +148,7 @@ def _run_summary(run: dict) -> dict:
         {"figures": len(run.get("figures", []))}
 
 
-def _evidence(out: Path, submission: str, nb, exempt: set) -> list:
+def evidence(out: Path, submission: str, nb, exempt: set) -> list:
     """Each line that flagged the row: the static scan's (re-read, nothing run) and the recorder's, with its cell."""
     found = []
     if nb is not None:
