@@ -2,6 +2,7 @@
 
     python benchmarks/bench_class.py [--size 40] [--jobs auto] [--out DIR]
     python benchmarks/bench_class.py --before REV [--size 40] [--jobs N]
+    python benchmarks/bench_class.py --size 8 --full --floor
 
 The class is drawn from the reference submissions (correct, flawed and broken ones; the
 solution, the blank template and the broken file always among them) and graded with
@@ -14,9 +15,14 @@ each through ``python -m kit grade --force``, and compares: throughput (submissi
 from the command's wall time), median and p95 seconds per submission, peak memory of one
 submission's process tree, and whether every row kept its grade (between the two, and
 against ``submissions/expected_grades.csv``).
+With ``--full`` the class is ``--size`` copies of the solution (every submission runs both fits);
+with ``--floor`` the same run then times the lab's own floor beside the grader:
+``benchmarks/floor_two_fits.py --prebuilt`` once per submission, one per core at once, and
+prints both throughputs and their ratio (the grader's over the floor's).
 A script, not a test: it prints its measurements.
 """
 import argparse
+import concurrent.futures
 import os
 import platform
 import re
@@ -44,6 +50,29 @@ def draw_class(folder: Path, size: int) -> list:
     for i, name in enumerate(names[:size]):
         shutil.copy(paths.SUBMISSIONS / name, folder / f"{i:02d}_{name}")
     return names[:size]
+
+
+def draw_full(folder: Path, size: int) -> list:
+    """``size`` copies of the solution: full submissions, both fits run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [f"{i:02d}_solution.ipynb" for i in range(size)]
+    for name in names:
+        shutil.copy(paths.SUBMISSIONS / "solution.ipynb", folder / name)
+    return names
+
+
+FLOOR = ROOT / "benchmarks" / "floor_two_fits.py"
+
+
+def floor_run(size: int) -> float:
+    """Wall seconds of ``size`` floors (the two fits alone, a fresh process each), one per core at once."""
+    def one(_):
+        subprocess.run([sys.executable, str(FLOOR), "--prebuilt"], cwd=ROOT, check=True, capture_output=True)
+
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(one, range(size)))
+    return time.monotonic() - start
 
 
 def percentile(values, q):
@@ -118,6 +147,11 @@ def main(argv=None) -> int:
                         help="graded at once, as python -m kit grade --jobs (default: auto; with --before, each "
                              "grader's own default)")
     parser.add_argument("--out", type=Path, default=None, help="keep the outputs here (default: a temp folder)")
+    parser.add_argument("--full", action="store_true",
+                        help="the class is --size copies of the solution instead of the reference mix")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time the two-fit floor once per submission, one per core at once, and print "
+                             "the grader's throughput over the floor's")
     parser.add_argument("--before", metavar="REV", default=None,
                         help="also grade the class with the kit as of this git revision, and compare")
     args = parser.parse_args(argv)
@@ -127,7 +161,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="tl-bench-class-") as tmp:
         out = args.out or Path(tmp) / "out"
         subs = Path(tmp) / "class"
-        draw_class(subs, args.size)
+        (draw_full if args.full else draw_class)(subs, args.size)
         questions = grade.questions_of(paths.AUTOGRADER_ZIP)
 
         start = time.monotonic()
@@ -142,6 +176,7 @@ def main(argv=None) -> int:
         again = grade.grade_all(subs, paths.AUTOGRADER_ZIP, out, jobs=jobs, on_start=counted.append)
         classwork.finish(out, again, questions, subs)
         rerun_s = time.monotonic() - start
+        floor_s = floor_run(args.size) if args.floor else None
 
     seconds = [r.seconds for r in rows]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -155,6 +190,11 @@ def main(argv=None) -> int:
           f"(median {statistics.median(r.peak_mb for r in rows):.0f} MB; {jobs} run at once)")
     print(f"re-run with nothing new: {rerun_s:.1f} s, {counted[0]} regraded; target <= 20 s: "
           f"{'met' if rerun_s <= 20 and counted[0] == 0 else 'MISSED'}")
+    if floor_s is not None:
+        graded_rate, floor_rate = len(rows) / graded_s * 3600, args.size / floor_s * 3600
+        print(f"grader: {graded_rate:.0f} submissions an hour ({graded_s:.0f} s grading, --jobs {jobs}); floor "
+              f"(floor_two_fits.py --prebuilt, {os.cpu_count()} at once): {floor_rate:.0f} an hour ({floor_s:.0f} s); "
+              f"grader / floor: {graded_rate / floor_rate:.2f}x")
     return 0
 
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from kit import intake, layout, paths, sandbox, scratch, tampering
-from kit.job import channel, decide
+from kit.job import channel, decide, kernels
 from kit.job.folder import assignment_of, prepare_job, unpack_lab
 from kit.records import Row, Status
 from kit.version import version
@@ -75,14 +75,21 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
         env.pop("TL_CHANNEL", None)
         cmd = [sys.executable, str(EXECUTE), str(notebook), str(sockets / "obs.sock"), str(job / "figures")]
         confined = sandbox.available()
+        door = None
         if confined:
             cmd = sandbox.command(cmd, job, hide=[submission.parent, out, autograder.parent, private], tmp_mb=tmp_mb,
                                   shared=[sockets])
+            zygote = kernels.zygote(env)
+            if zygote is not None:  # the kernel forked into the sandbox, TensorFlow already imported
+                door = kernels.Door(sockets / "kernel.sock", zygote)
+                env[kernels.DOOR_ENV] = str(sockets / "kernel.sock")
         try:
             run = run_limited(cmd, job, env, timeout_s, memory_mb, dest / "otter.log", disk_mb=disk_mb,
                               disk_path=job, tmp_mb=tmp_mb if confined else None)
         finally:
             listener.close()
+            if door is not None:
+                door.close()
             shutil.rmtree(sockets, ignore_errors=True)
         figures = job / "figures"
         made_files = [*figures.glob(FIGURES), figures / "run.json"] if figures.is_dir() and not figures.is_symlink() else []
