@@ -25,7 +25,8 @@ ZYGOTE = Path(__file__).resolve().with_name("zygote.py")
 DOOR_ENV = "TL_KERNEL_DOOR"
 """The runner's environment: where its door is (absent: it starts its kernel itself)."""
 SWITCH = "TL_ZYGOTE"
-"""``0`` in the grader's environment: every kernel started the usual way (to compare, or to rule it out)."""
+"""``0`` in the grader's environment: every kernel started the usual way, every verdict a fresh process
+(``kit.job.verdicts``): to compare, or to rule them out."""
 START_S = 300
 
 _lock = threading.Lock()

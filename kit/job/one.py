@@ -5,14 +5,13 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from kit import intake, layout, paths, sandbox, scratch, tampering
-from kit.job import channel, decide, kernels
+from kit import intake, layout, sandbox, scratch, tampering
+from kit.job import channel, decide, kernels, verdicts
 from kit.job.folder import assignment_of, prepare_job, unpack_lab
 from kit.records import Row, Status
 from kit.version import version
@@ -98,19 +97,16 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
                 shutil.copy(made, dest / made.name)  # never a link the graded code planted, nor a huge file
         decided = None
         if run.status is None:
-            decided = subprocess.run(decide.command(private, submission, lab, exempt, confined),
-                                     cwd=paths.ROOT, capture_output=True, text=True, timeout=600)
-            with open(dest / "otter.log", "a", encoding="utf-8") as log:
-                log.write(decided.stdout + decided.stderr)
+            decided = verdicts.verdict(decide.command(private, submission, lab, exempt, confined), dest / "otter.log")
             for name in ("results.json", "cases.json", "evidence.json", "unjudged.json"):
                 if (private / "verdict" / name).exists():
                     shutil.copy(private / "verdict" / name, dest / name)
     row.seconds, row.peak_mb = time.monotonic() - started, run.peak_mb
     if run.status is not None:
         row.status, row.message = run.status, _limits(run)
-    elif decided is None or decided.returncode != 0 or not (dest / "results.json").exists():
+    elif decided is None or decided != 0 or not (dest / "results.json").exists():
         row.status = Status.ERROR
-        row.message = f"la calificación terminó con código {decided.returncode if decided else run.code}: " \
+        row.message = f"la calificación terminó con código {decided if decided is not None else run.code}: " \
                       f"{_tail(dest / 'otter.log')}"
     else:
         data = json.loads((dest / "results.json").read_text())

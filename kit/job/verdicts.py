@@ -1,0 +1,140 @@
+"""One verdict process per grading process: Otter and the checks' machinery imported once, a fresh fork per verdict.
+
+    python -m kit.job.verdicts SOCKET
+
+``kit.job.decide`` runs no student code (the improvement probe starts its own sandboxed
+process), so what a verdict costs that every verdict shares is the import of Otter and the
+kit. This server imports them once and, for each request (the arguments of
+``python -m kit.job.decide`` and a log file), forks a child that runs ``decide.main`` there
+and answers with its exit code: each verdict in a process of its own, as a fresh one would
+be, and nothing of one job's records left for the next (the lab's ``tl_audit`` is imported in
+the child, from that job's own copy). Where the server cannot run, ``verdict`` starts the
+module as its own process as before.
+"""
+import atexit
+import json
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from kit import paths, scratch
+from kit.job.kernels import SWITCH  # ``0``: each verdict a fresh process, as each kernel
+
+_lock = threading.Lock()
+_server = None
+
+
+def _child(conn: socket.socket, request: dict) -> None:
+    from kit.job import decide
+
+    with open(request["log"], "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    os.chdir(request["cwd"])
+    try:
+        code = decide.main(request["argv"])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    conn.sendall(json.dumps({"code": code}).encode())
+    os._exit(0)
+
+
+def serve(path: str) -> int:
+    from kit.job import decide  # noqa: F401  what every verdict imports, once
+    from otter.nbmeta_config import NBMetadataConfig  # noqa: F401
+    from otter.run.run_autograder.autograder_config import AutograderConfig  # noqa: F401
+    from otter.test_files import GradingResults, create_test_file  # noqa: F401
+
+    parent = os.getppid()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    server.bind(path)
+    server.listen(16)
+    print("ready", flush=True)
+    while os.getppid() == parent:
+        while True:  # reap the verdicts that have answered
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    break
+            except ChildProcessError:
+                break
+        if not select.select([server], [], [], 1.0)[0]:
+            continue
+        conn, _ = server.accept()
+        with conn:
+            peer = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[:4], "little")
+            if peer != parent:
+                continue  # only the grading process that started it
+            request = json.loads(conn.recv(1 << 20))
+            if os.fork() == 0:
+                server.close()
+                _child(conn, request)
+    return 0
+
+
+class Server:
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix=scratch.prefix("channel"), dir="/tmp"))
+        self.path = self.folder / "verdicts.sock"
+        self.process = subprocess.Popen([sys.executable, "-m", "kit.job.verdicts", str(self.path)], cwd=paths.ROOT,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
+        self.ready = self.process.stdout.readline().strip() == b"ready"
+
+    def run(self, argv: list, log: Path, timeout_s: float) -> int | None:
+        """``decide.main(argv)``'s exit code (124 past ``timeout_s``), its output appended to ``log``; None if the
+        server could not take the request."""
+        if not self.ready or self.process.poll() is not None:
+            return None
+        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
+            try:
+                conn.connect(str(self.path))
+                conn.sendall(json.dumps({"argv": argv, "log": str(log), "cwd": str(paths.ROOT)}).encode())
+            except OSError:
+                return None
+            conn.settimeout(timeout_s)
+            try:
+                return int(json.loads(conn.recv(1 << 16))["code"])
+            except TimeoutError:
+                return 124
+            except (OSError, ValueError, KeyError):
+                return 1  # the verdict's process died before answering: a grader's failure, said in the row
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def verdict(command: list, log: Path, timeout_s: float = 600) -> int:
+    """The exit code of ``python -m kit.job.decide …`` (``decide.command``'s list), run by the warm server or, where
+    it cannot run, as its own process; its output appended to ``log``."""
+    global _server
+    with _lock:
+        if _server is None and os.environ.get(SWITCH) != "0":
+            _server = Server()
+            atexit.register(_server.close)
+    code = _server.run(command[3:], log, timeout_s) if _server is not None else None
+    if code is None:
+        done = subprocess.run(command, cwd=paths.ROOT, capture_output=True, text=True, timeout=timeout_s)
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(done.stdout + done.stderr)
+        code = done.returncode
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv[1]))
