@@ -27,7 +27,6 @@ DOOR_ENV = "TL_KERNEL_DOOR"
 SWITCH = "TL_ZYGOTE"
 """``0`` in the grader's environment: every kernel started the usual way, every verdict a fresh process
 (``kit.job.verdicts``): to compare, or to rule them out."""
-START_S = 300
 
 _lock = threading.Lock()
 _zygotes: dict = {}
