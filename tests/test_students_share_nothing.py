@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from kit import grade, layout, paths, sandbox
+from kit.job import kernels
 
 pytestmark = pytest.mark.slow
 
@@ -69,16 +70,24 @@ print("CONFINADO " + json.dumps({
 '''
 
 
+AS_USUAL = '''\
+import atexit
+import matplotlib.pyplot as plt
+plt.plot([0, 1])  # shown by the inline backend at the cell's end, as in any kernel
+atexit.register(lambda: print("SALIDA " + json.dumps(rastro()), file=sys.__stderr__, flush=True))
+'''
+
+
 def _notebook(me: str) -> nbformat.NotebookNode:
     blank = nbformat.read(paths.SUBMISSIONS / "blank_template.ipynb", as_version=4)
-    cells = [LOOK, LEAVE.replace("{me}", me), CONFINED]
+    cells = [LOOK, LEAVE.replace("{me}", me), CONFINED, AS_USUAL]
     return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells], metadata=blank.metadata)
 
 
 def _reports(out, name) -> dict:
     log = (layout.results_dir(out, name) / "otter.log").read_text(errors="replace")
     return {line.split(" ", 1)[0]: json.loads(line.split(" ", 1)[1]) for line in log.splitlines()
-            if line.split(" ", 1)[0] in ("VISTO", "DEJADO", "CONFINADO")}
+            if line.split(" ", 1)[0] in ("VISTO", "DEJADO", "CONFINADO", "SALIDA")}
 
 
 @pytest.fixture(scope="module")
@@ -97,20 +106,26 @@ def graded(tmp_path_factory):
         out = base / f"out-{''.join(order)}"
         rows = grade.grade_all(subs, paths.AUTOGRADER_ZIP, out, jobs=1, force=True)
         runs[order] = {r.submission.split("_", 1)[1].removesuffix(".ipynb"): (r, _reports(out, r.submission),
-                                                       (layout.results_dir(out, r.submission) / "cases.json"))
+                                                       layout.results_dir(out, r.submission) / "cases.json")
                        for r in rows}
+    runs["zygotes"] = kernels.live()
     yield runs
     shutil.rmtree(base, ignore_errors=True)
 
 
+def _students(graded):
+    return {order: students for order, students in graded.items() if order != "zygotes"}
+
+
 def test_each_kernel_comes_from_the_zygote(graded):
-    for order, students in graded.items():
+    assert graded["zygotes"] == 1  # one for the whole class
+    for order, students in _students(graded).items():
         for me, (_, reports, _) in students.items():
             assert reports["VISTO"]["precargado"] is True, (order, me)
 
 
 def test_a_student_sees_their_own_traces(graded):
-    for order, students in graded.items():
+    for order, students in _students(graded).items():
         for me, (_, reports, _) in students.items():
             assert reports["DEJADO"] == sorted(
                 [f"keras.tl_rastro_{me}", f"builtins.tl_rastro_{me}", "tabnanny", f"TL_RASTRO_{me}"]
@@ -118,19 +133,19 @@ def test_a_student_sees_their_own_traces(graded):
 
 
 def test_the_next_student_sees_none_of_them(graded):
-    for order, students in graded.items():
+    for order, students in _students(graded).items():
         for me, (_, reports, _) in students.items():
             assert reports["VISTO"]["otro"] == [], (order, me)
 
 
 def test_every_kernel_draws_its_own_randomness(graded):
-    draws = [reports["VISTO"]["azar"] for students in graded.values() for _, reports, _ in students.values()]
+    draws = [reports["VISTO"]["azar"] for students in _students(graded).values() for _, reports, _ in students.values()]
     for source in (0, 1):  # Python's random, NumPy's global generator
         assert len({d[source] for d in draws}) == len(draws) == 4, source
 
 
 def test_the_kernel_is_confined_as_the_runner_bubblewrap_started(graded):
-    for order, students in graded.items():
+    for order, students in _students(graded).items():
         for me, (_, reports, _) in students.items():
             assert reports["CONFINADO"] == {"runner": True, "padre": 1, "estado": [], "espacios": [],
                                             "limites": True}, (order, me)
@@ -142,3 +157,10 @@ def test_both_orders_grade_alike(graded):
         (row_a, _, cases_a), (row_b, _, cases_b) = first[me], second[me]
         assert (row_a.status, row_a.questions, row_a.message) == (row_b.status, row_b.questions, row_b.message)
         assert cases_a.read_text() == cases_b.read_text()
+
+
+def test_a_forked_kernel_shows_its_figures_and_ends_as_a_python_process(graded):
+    for order, students in _students(graded).items():
+        for me, (row, reports, cases) in students.items():
+            assert [p.name for p in cases.parent.glob("figure-*.png")] == ["figure-1.png"], (order, me)
+            assert reports["SALIDA"] == reports["DEJADO"], (order, me)  # its atexit functions ran, at its end

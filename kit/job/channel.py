@@ -15,6 +15,9 @@ from pathlib import Path
 
 MAX_BYTES = 512 * 2**20
 """A transcript larger than this stops being copied: flooding the channel is itself a problem."""
+DOOR_ENV = "TL_KERNEL_DOOR"
+"""The runner's environment: the socket beside the channel's through which the grader's kernel zygote forks the
+job its kernel (``kit.job.kernels``); absent, the runner starts its kernel itself."""
 OBSERVATIONS = {"installed", "dataset", "base", "fit_start", "fit_end", "evaluation"}
 """Kinds that rebuild ``tl_audit``'s records."""
 

@@ -18,6 +18,7 @@ if __package__ in (None, ""):  # run by path: the kit is importable, not inherit
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from kit.job import outputs  # noqa: E402
+from kit.job.channel import DOOR_ENV  # noqa: E402
 
 KIT_ROOT = Path(__file__).resolve().parents[2]
 IGNORE_TAG = "otter_ignore"
@@ -47,7 +48,7 @@ def main(argv=None) -> int:
     nb = graded_cells(nbformat.read(notebook, as_version=4))
     nb.cells.append(nbformat.v4.new_code_cell(FINISH))
     nb.metadata.setdefault("kernelspec", {})["name"] = "python3"
-    door = os.environ.pop("TL_KERNEL_DOOR", None)  # the kernel forked by the grader's zygote (kit.job.door)
+    door = os.environ.pop(DOOR_ENV, None)  # the kernel forked by the grader's zygote (kit.job.door)
     managed = {}
     if door:
         from kit.job.door import DoorKernelManager

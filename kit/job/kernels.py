@@ -10,50 +10,48 @@ itself. Where the zygote cannot start or refuses, the runner starts its kernel a
 import atexit
 import json
 import os
-import shutil
 import socket
-import struct
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
-from kit import scratch
+from kit.job import warm
+from kit.job.channel import DOOR_ENV
 
 ZYGOTE = Path(__file__).resolve().with_name("zygote.py")
-DOOR_ENV = "TL_KERNEL_DOOR"
-"""The runner's environment: where its door is (absent: it starts its kernel itself)."""
 SWITCH = "TL_ZYGOTE"
 """``0`` in the grader's environment: every kernel started the usual way, every verdict a fresh process
 (``kit.job.verdicts``): to compare, or to rule them out."""
 
 _lock = threading.Lock()
-_zygotes: dict = {}
+_zygotes: dict = {}  # in the order last used
 
 
-class Zygote:
+VOLATILE = ("TMPDIR", "HOME", "TL_CHANNEL", DOOR_ENV, "PYTEST_CURRENT_TEST")
+"""Variables that name the calling job or test, not how the libraries load: no new zygote for them."""
+KEEP = 2
+"""Zygotes kept at once (each holds TensorFlow, several hundred MB): past it, the least recently used idle one goes."""
+
+
+class Zygote(warm.Helper):
     """One zygote process, imported with ``env`` (the jobs' environment but for their folder)."""
 
     def __init__(self, env: dict):
-        self.folder = Path(tempfile.mkdtemp(prefix=scratch.prefix("channel"), dir="/tmp"))
+        super().__init__("zygote.sock")
         home = self.folder / "home"
         home.mkdir()
-        self.path = self.folder / "zygote.sock"
         self.log = self.folder / "zygote.log"
-        env = dict(env, HOME=str(home), TMPDIR=str(home))
-        env.pop("TL_CHANNEL", None)
-        env.pop(DOOR_ENV, None)
+        self.users = 0
+        """Doors open on it: while there are, it stays."""
+        env = {k: v for k, v in env.items() if k not in ("TL_CHANNEL", DOOR_ENV)}
         with open(self.log, "wb") as log:
-            self.process = subprocess.Popen([sys.executable, str(ZYGOTE), str(self.path)], cwd=home, env=env,
-                                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                                            start_new_session=True)
-        ready = self.process.stdout.readline()  # after the imports; nothing if it failed
-        self.ready = ready.strip() == b"ready"
+            self.start([sys.executable, str(ZYGOTE)], cwd=home, env=dict(env, HOME=str(home), TMPDIR=str(home)),
+                       stderr=log)
 
     def enter(self, pid: int, request: bytes, stdio: list) -> bytes:
         """The zygote's answer to a runner's request (JSON: the kernel's pid in the sandbox, or an error)."""
-        if not self.ready or self.process.poll() is not None:
+        if not self.running():
             return json.dumps({"error": "the zygote is not running"}).encode()
         data = json.loads(request)
         data["pid"] = pid
@@ -66,31 +64,55 @@ class Zygote:
             except OSError as exc:
                 return json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode()
 
-    def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
-        self.process.stdout.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
     def why_not(self) -> str:
         return self.log.read_text(errors="replace").strip()[-500:] if self.log.exists() else ""
 
 
-def zygote(env: dict) -> Zygote | None:
-    """The zygote for jobs with this environment (one per thread setting), started on first use; None when it
-    cannot run here or ``TL_ZYGOTE=0``."""
+def key_of(env: dict) -> tuple:
+    return tuple(sorted((k, v) for k, v in env.items() if k not in VOLATILE))
+
+
+def _zygote(env: dict) -> Zygote | None:
+    """The zygote for jobs with this environment (one per thread setting), started on first use and counted as
+    used; None when it cannot run here. Called with ``_lock`` held."""
+    key = key_of(env)
+    if key not in _zygotes:
+        running = [k for k, z in _zygotes.items() if z is not None]
+        idle = [k for k in running if _zygotes[k].users == 0]
+        for old in idle[:max(0, len(running) + 1 - KEEP)]:  # the least recently used first
+            _zygotes.pop(old).close()
+        found = Zygote(env)
+        if not found.ready:
+            print(f"kernel zygote unavailable, kernels start the usual way: {found.why_not()}", file=sys.stderr)
+            found.close()
+            found = None
+        _zygotes[key] = found
+    found = _zygotes[key] = _zygotes.pop(key)  # now the most recently used
+    if found is not None:
+        found.users += 1
+    return found
+
+
+def open_door(path: Path, env: dict) -> "Door | None":
+    """A door at ``path`` into the zygote for jobs with ``env``; None when ``TL_ZYGOTE=0`` or there is none."""
     if os.environ.get(SWITCH) == "0":
         return None
-    key = tuple(sorted((k, v) for k, v in env.items() if k not in ("TMPDIR", "HOME")))
     with _lock:
-        if key not in _zygotes:
-            found = Zygote(env)
-            if not found.ready:
-                print(f"kernel zygote unavailable, kernels start the usual way: {found.why_not()}", file=sys.stderr)
-                found.close()
-                found = None
-            _zygotes[key] = found
-        return _zygotes[key]
+        found = _zygote(env)
+    if found is None:
+        return None
+    try:
+        return Door(path, found)
+    except BaseException:
+        with _lock:
+            found.users -= 1
+        raise
+
+
+def live() -> int:
+    """Zygote processes running now."""
+    with _lock:
+        return sum(1 for z in _zygotes.values() if z is not None and z.running())
 
 
 @atexit.register
@@ -123,7 +145,7 @@ class Door:
         stdio = []
         with conn:
             try:
-                pid, _, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+                pid = warm.peer_pid(conn)
                 conn.settimeout(30)
                 request, stdio, _, _ = socket.recv_fds(conn, 1 << 20, 3)
                 if os.readlink(f"/proc/{pid}/ns/pid") == os.readlink("/proc/self/ns/pid"):
@@ -133,7 +155,7 @@ class Door:
                 else:
                     answer = self.zygote.enter(pid, request, stdio)
                 conn.sendall(answer)
-            except (OSError, ValueError, struct.error):
+            except (OSError, ValueError):
                 pass
             finally:
                 for fd in stdio:
@@ -146,3 +168,5 @@ class Door:
             pass
         self.server.close()
         self.thread.join(timeout=5)
+        with _lock:
+            self.zygote.users -= 1

@@ -78,10 +78,9 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
         if confined:
             cmd = sandbox.command(cmd, job, hide=[submission.parent, out, autograder.parent, private], tmp_mb=tmp_mb,
                                   shared=[sockets])
-            zygote = kernels.zygote(env)
-            if zygote is not None:  # the kernel forked into the sandbox, TensorFlow already imported
-                door = kernels.Door(sockets / "kernel.sock", zygote)
-                env[kernels.DOOR_ENV] = str(sockets / "kernel.sock")
+            door = kernels.open_door(sockets / "kernel.sock", env)
+            if door is not None:  # the kernel forked into the sandbox, TensorFlow already imported
+                env[kernels.DOOR_ENV] = str(door.path)
         try:
             run = run_limited(cmd, job, env, timeout_s, memory_mb, dest / "otter.log", disk_mb=disk_mb,
                               disk_path=job, tmp_mb=tmp_mb if confined else None)

@@ -15,15 +15,15 @@ import atexit
 import json
 import os
 import select
-import shutil
+import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
-from kit import paths, scratch
+from kit import paths
+from kit.job import warm
 from kit.job.kernels import SWITCH  # ``0``: each verdict a fresh process, as each kernel
 
 _lock = threading.Lock()
@@ -33,6 +33,10 @@ _server = None
 def _child(conn: socket.socket, request: dict) -> None:
     from kit.job import decide
 
+    os.setpgid(0, 0)  # the verdict and the probes it starts: one group, killed together past the time limit
+    conn.sendall(json.dumps({"pid": os.getpid()}).encode())
+    os.environ.clear()
+    os.environ.update(request["env"])  # the grading process's environment now, as a new process would have it
     with open(request["log"], "ab") as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
@@ -74,8 +78,7 @@ def serve(path: str) -> int:
             continue
         conn, _ = server.accept()
         with conn:
-            peer = int.from_bytes(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)[:4], "little")
-            if peer != parent:
+            if warm.peer_pid(conn) != parent:
                 continue  # only the grading process that started it
             request = json.loads(conn.recv(1 << 20))
             if os.fork() == 0:
@@ -84,39 +87,37 @@ def serve(path: str) -> int:
     return 0
 
 
-class Server:
+class Server(warm.Helper):
     def __init__(self):
-        self.folder = Path(tempfile.mkdtemp(prefix=scratch.prefix("channel"), dir="/tmp"))
-        self.path = self.folder / "verdicts.sock"
-        self.process = subprocess.Popen([sys.executable, "-m", "kit.job.verdicts", str(self.path)], cwd=paths.ROOT,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
-        self.ready = self.process.stdout.readline().strip() == b"ready"
+        super().__init__("verdicts.sock")
+        self.start([sys.executable, "-m", "kit.job.verdicts"], cwd=paths.ROOT)
 
     def run(self, argv: list, log: Path, timeout_s: float) -> int | None:
-        """``decide.main(argv)``'s exit code (124 past ``timeout_s``), its output appended to ``log``; None if the
-        server could not take the request."""
-        if not self.ready or self.process.poll() is not None:
+        """``decide.main(argv)``'s exit code (124 past ``timeout_s``, the verdict killed), its output appended to
+        ``log``; None if the server could not take the request."""
+        if not self.running():
             return None
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
             try:
                 conn.connect(str(self.path))
-                conn.sendall(json.dumps({"argv": argv, "log": str(log), "cwd": str(paths.ROOT)}).encode())
+                conn.sendall(json.dumps({"argv": argv, "log": str(log), "cwd": str(paths.ROOT),
+                                         "env": dict(os.environ)}).encode())
             except OSError:
                 return None
             conn.settimeout(timeout_s)
+            pid = None
             try:
+                pid = int(json.loads(conn.recv(1 << 16))["pid"])
                 return int(json.loads(conn.recv(1 << 16))["code"])
             except TimeoutError:
+                if pid is not None:
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
                 return 124
             except (OSError, ValueError, KeyError):
                 return 1  # the verdict's process died before answering: a grader's failure, said in the row
-
-    def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
-        self.process.stdout.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def verdict(command: list, log: Path, timeout_s: float = 600) -> int:
@@ -129,10 +130,11 @@ def verdict(command: list, log: Path, timeout_s: float = 600) -> int:
             atexit.register(_server.close)
     code = _server.run(command[3:], log, timeout_s) if _server is not None else None
     if code is None:
-        done = subprocess.run(command, cwd=paths.ROOT, capture_output=True, text=True, timeout=timeout_s)
-        with open(log, "a", encoding="utf-8") as out:
-            out.write(done.stdout + done.stderr)
-        code = done.returncode
+        with open(log, "ab") as out:
+            try:
+                code = subprocess.run(command, cwd=paths.ROOT, stdout=out, stderr=out, timeout=timeout_s).returncode
+            except subprocess.TimeoutExpired:
+                code = 124
     return code
 
 

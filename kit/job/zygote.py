@@ -61,11 +61,14 @@ def preload() -> None:
     import ipykernel.kernelapp  # noqa: F401
     import ipykernel_launcher  # noqa: F401
     import keras  # noqa: F401
-    import matplotlib.pyplot  # noqa: F401
-    import matplotlib_inline.backend_inline  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401  its backend is chosen at first use, in the kernel
     import numpy  # noqa: F401
     import otter  # noqa: F401
     import tensorflow  # noqa: F401
+
+    # Matplotlib's inline backend hooks itself to the IPython shell it finds when first imported: in the kernel.
+    if "matplotlib_inline.backend_inline" in sys.modules:
+        raise RuntimeError("Matplotlib's inline backend imported before any shell: no figure would show")
 
 
 def threads() -> int:
@@ -174,16 +177,34 @@ def _kernel(request: dict, status: dict, limits: dict, stdio: list, report: int)
     import runpy
 
     sys.argv = [LAUNCHER, *request["argv"][3:]]
+    code = 0
     try:
         runpy.run_module(LAUNCHER, run_name="__main__", alter_sys=True)
-    except SystemExit as exc:
-        os._exit(exc.code if isinstance(exc.code, int) else 1)
+    except SystemExit as exc:  # as the interpreter reads it: None is 0, anything else but a number is printed
+        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
     except BaseException:
         import traceback
 
         traceback.print_exc()
-        os._exit(1)
-    os._exit(0)
+        code = 1
+    _exit_as_python(code)
+
+
+def _exit_as_python(code: int) -> None:
+    """End as an interpreter ends (its threads joined, its ``atexit`` functions run, its streams flushed); never
+    back into the zygote's own frames."""
+    import atexit
+    import threading
+
+    try:
+        threading._shutdown()
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+    finally:
+        os._exit(code)
 
 
 def _enter(request: dict, stdio: list, report: int) -> None:
