@@ -1,12 +1,17 @@
 """Where one graded submission's time goes, part by part. A script, not a test.
 
-    python benchmarks/profile_grading.py [--submission submissions/solution.ipynb] [--repeat 3]
+    python benchmarks/profile_grading.py [--submission submissions/solution.ipynb] [--repeat 3] [--fixed]
 
 It runs the batch grader's own job steps one by one (the scan, the autograder unpacked, the job folder, the
 notebook in a fresh kernel that reports over the channel, the verdict's own process) and times each; the kernel's
 cells are timed by nbclient (``metadata.execution``), each ``fit`` split into its first epoch (tracing plus one
 step) and the rest from Keras' own progress lines. The sandbox's own cost is measured apart (``bwrap … true``).
 Prints one table (median of the repeats) with each part's share of the whole.
+
+With ``--fixed``, it measures instead what a job costs before and after its cells, the way ``kit grade`` runs it:
+a notebook of one cell that imports what every student's imports (TensorFlow, Keras, Matplotlib's pyplot), graded
+by ``kit.job.one.grade_one`` (the sandbox, the kernel's start, that cell, the verdict), the
+usual way (``TL_ZYGOTE=0``) and with the grading process's warm kernel zygote and verdict process, alternately.
 """
 import argparse
 import json
@@ -130,12 +135,58 @@ def profile_once(submission: Path) -> dict:
     return times
 
 
+IMPORTS = "import tensorflow as tf\nimport keras\nimport matplotlib.pyplot as plt"
+
+
+def fixed_cost_once(notebook: Path, warm: bool) -> float:
+    """Seconds ``grade_one`` takes on a one-cell notebook, warm processes on or off."""
+    from kit import grade
+    from kit.job import kernels
+
+    os.environ[kernels.SWITCH] = "1" if warm else "0"
+    with tempfile.TemporaryDirectory(prefix="tl-prof-") as out:
+        row = grade.grade_one(notebook, paths.AUTOGRADER_ZIP, Path(out), timeout_s=300, memory_mb=4096,
+                              questions=grade.questions_of(paths.AUTOGRADER_ZIP), threads=1)
+    if row.status.value not in ("ok", "flagged"):
+        raise SystemExit(f"the one-cell job: {row.status.value} {row.message}")
+    return row.seconds
+
+
+def fixed_cost(repeat: int) -> None:
+    if not sandbox.available():
+        raise SystemExit("bubblewrap is not available here: the zygote serves sandboxed jobs only")
+    with tempfile.TemporaryDirectory(prefix="tl-prof-nb-") as folder:
+        blank = nbformat.read(paths.SUBMISSIONS / "blank_template.ipynb", as_version=4)
+        notebook = Path(folder) / "one_cell.ipynb"
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(IMPORTS)],
+                                                metadata=blank.metadata), notebook)
+        t = time.monotonic()
+        fixed_cost_once(notebook, warm=True)
+        started = time.monotonic() - t
+        times = {True: [], False: []}
+        for _ in range(repeat):
+            for warm in (False, True):
+                times[warm].append(fixed_cost_once(notebook, warm))
+    usual, warm = statistics.median(times[False]), statistics.median(times[True])
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"one cell of imports graded by grade_one, sandboxed, median of {repeat}")
+    print("| job's fixed cost | seconds |\n|---|---:|")
+    print(f"| usual (TL_ZYGOTE=0: a new kernel and a new verdict process) | {usual:.2f} |")
+    print(f"| warm (kernel forked from the zygote, verdict forked from its server) | {warm:.2f} |")
+    print(f"| first warm job (starts the zygote and the verdict server, once per grading process) | {started:.2f} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submission", type=Path, default=paths.SUBMISSIONS / "solution.ipynb")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--submission", type=Path, default=paths.SUBMISSIONS / "solution.ipynb",
+                        help="the notebook profiled (default: the solution)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs; the table gives their medians")
+    parser.add_argument("--fixed", action="store_true",
+                        help="measure a job's fixed cost, the usual way and with the warm processes, instead")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.fixed:
+        return fixed_cost(args.repeat)
     runs = [profile_once(args.submission.resolve()) for _ in range(args.repeat)]
     total = statistics.median(r["TOTAL (this profile, unconfined kernel)"] for r in runs)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "

@@ -124,11 +124,14 @@ def verdict(command: list, log: Path, timeout_s: float = 600) -> int:
     """The exit code of ``python -m kit.job.decide …`` (``decide.command``'s list), run by the warm server or, where
     it cannot run, as its own process; its output appended to ``log``."""
     global _server
-    with _lock:
-        if _server is None and os.environ.get(SWITCH) != "0":
-            _server = Server()
-            atexit.register(_server.close)
-    code = _server.run(command[3:], log, timeout_s) if _server is not None else None
+    server = None
+    if os.environ.get(SWITCH) != "0":
+        with _lock:
+            if _server is None:
+                _server = Server()
+                atexit.register(_server.close)
+            server = _server
+    code = server.run(command[3:], log, timeout_s) if server is not None else None
     if code is None:
         with open(log, "ab") as out:
             try:
