@@ -97,6 +97,7 @@ def graded(tmp_path_factory):
     if os.environ.get("TL_ZYGOTE") == "0":
         pytest.fail("TL_ZYGOTE=0 in the environment: these tests are about the zygote's kernels")
     base = tmp_path_factory.mktemp("share")
+    before = kernels.started()
     runs = {}
     for order in (("x", "y"), ("y", "x")):
         subs = base / "".join(order)
@@ -108,7 +109,7 @@ def graded(tmp_path_factory):
         runs[order] = {r.submission.split("_", 1)[1].removesuffix(".ipynb"): (r, _reports(out, r.submission),
                                                        layout.results_dir(out, r.submission) / "cases.json")
                        for r in rows}
-    runs["zygotes"] = kernels.live()
+    runs["zygotes"] = kernels.started() - before  # 0 if an earlier test's is still there
     yield runs
     shutil.rmtree(base, ignore_errors=True)
 
@@ -118,7 +119,7 @@ def _students(graded):
 
 
 def test_each_kernel_comes_from_the_zygote(graded):
-    assert graded["zygotes"] == 1  # one for the whole class
+    assert graded["zygotes"] <= 1  # one for the whole class
     for order, students in _students(graded).items():
         for me, (_, reports, _) in students.items():
             assert reports["VISTO"]["precargado"] is True, (order, me)

@@ -26,6 +26,7 @@ SWITCH = "TL_ZYGOTE"
 
 _lock = threading.Lock()
 _zygotes: dict = {}  # in the order last used
+_started = 0
 
 
 VOLATILE = ("TMPDIR", "HOME", "TL_CHANNEL", DOOR_ENV, "PYTEST_CURRENT_TEST")
@@ -81,6 +82,8 @@ def _zygote(env: dict) -> Zygote | None:
         idle = [k for k in running if _zygotes[k].users == 0]
         for old in idle[:max(0, len(running) + 1 - KEEP)]:  # the least recently used first
             _zygotes.pop(old).close()
+        global _started
+        _started += 1
         found = Zygote(env)
         if not found.ready:
             print(f"kernel zygote unavailable, kernels start the usual way: {found.why_not()}", file=sys.stderr)
@@ -107,6 +110,11 @@ def open_door(path: Path, env: dict) -> "Door | None":
         with _lock:
             found.users -= 1
         raise
+
+
+def started() -> int:
+    """Zygotes this grading process has started so far."""
+    return _started
 
 
 def live() -> int:
