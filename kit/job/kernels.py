@@ -76,13 +76,13 @@ def key_of(env: dict) -> tuple:
 def _zygote(env: dict) -> Zygote | None:
     """The zygote for jobs with this environment (one per thread setting), started on first use and counted as
     used; None when it cannot run here. Called with ``_lock`` held."""
+    global _started
     key = key_of(env)
     if key not in _zygotes:
         running = [k for k, z in _zygotes.items() if z is not None]
         idle = [k for k in running if _zygotes[k].users == 0]
         for old in idle[:max(0, len(running) + 1 - KEEP)]:  # the least recently used first
             _zygotes.pop(old).close()
-        global _started
         _started += 1
         found = Zygote(env)
         if not found.ready:
