@@ -45,7 +45,7 @@ class Zygote(warm.Helper):
         self.log = self.folder / "zygote.log"
         self.users = 0
         """Doors open on it: while there are, it stays."""
-        env = {k: v for k, v in env.items() if k not in ("TL_CHANNEL", DOOR_ENV)}
+        env = {k: v for k, v in env.items() if k not in VOLATILE}  # what names one job is no zygote's
         with open(self.log, "wb") as log:
             self.start([sys.executable, str(ZYGOTE)], cwd=home, env=dict(env, HOME=str(home), TMPDIR=str(home)),
                        stderr=log)

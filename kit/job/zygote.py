@@ -181,9 +181,11 @@ def _kernel(request: dict, status: dict, limits: dict, stdio: list, report: int)
     try:
         runpy.run_module(LAUNCHER, run_name="__main__", alter_sys=True)
     except SystemExit as exc:  # as the interpreter reads it: None is 0, anything else but a number is printed
-        code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
-        if not isinstance(exc.code, (int, type(None))):
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:
             print(exc.code, file=sys.stderr)
+            code = 1
     except BaseException:
         import traceback
 
