@@ -19,9 +19,9 @@ from kit import paths
 SOURCES = paths.ASSIGNMENT / "gradescope"
 REPLACED = {"setup.sh": 0o755, "run_autograder": 0o755, "cache_assets.py": 0o644}
 JOB_MODULES = ("kit/__init__.py", "kit/paths.py", "kit/intake.py", "kit/embed.py", "kit/tampering.py",
-               "kit/records.py", "kit/job/__init__.py", "kit/job/channel.py", "kit/job/decide.py",
-               "kit/job/execute.py", "kit/job/folder.py", "kit/job/gradescope.py", "kit/job/outputs.py",
-               "kit/job/recorder.py")
+               "kit/records.py", "kit/job/__init__.py", "kit/job/channel.py", "kit/job/confine.py",
+               "kit/job/decide.py", "kit/job/door.py", "kit/job/execute.py", "kit/job/folder.py",
+               "kit/job/gradescope.py", "kit/job/outputs.py", "kit/job/recorder.py")
 """The kit's grading job, shipped in the zip: Gradescope runs the same job as ``python -m kit grade``."""
 MODES = ("auto", "real")
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zips carry timestamps; a constant one makes rebuilds byte-identical

@@ -37,3 +37,28 @@ def test_without_a_server_the_verdict_is_its_own_process(tmp_path, monkeypatch):
     assert verdicts.verdict(command, tmp_path / "otter.log", 60) == 0
     assert verdicts._server is None
     assert "usage: python -m kit.job.decide" in (tmp_path / "otter.log").read_text()
+
+
+BAD_REQUESTS = [b"not json", b"[1, 2]", b'{"argv": 1, "log": "x", "cwd": "/", "env": {}}',
+                b'{"argv": ["--help"], "log": "x", "cwd": "/", "env": {"A": 1}}', b"x" * (2 * 2**20)]
+
+
+@pytest.mark.parametrize("request_", BAD_REQUESTS, ids=["not-json", "a-list", "argv-not-a-list", "env-not-text",
+                                                        "oversize"])
+def test_a_request_that_does_not_parse_is_refused_and_the_server_goes_on(server, tmp_path, request_):
+    import json
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
+        conn.settimeout(30)
+        conn.connect(str(server.path))
+        try:
+            conn.sendall(request_)
+        except OSError:  # past the socket's largest message: refused by the kernel itself
+            pass
+        else:
+            assert "error" in json.loads(conn.recv(1 << 16))
+    assert server.process.poll() is None
+    assert server.run(["--help"], tmp_path / "after.log", 60) == 0
+    if len(request_) < 2**20:
+        assert "request refused" in server.log.read_text()

@@ -129,14 +129,11 @@ def run_tests(transcript, notebook, lab: Path, probe_command: list, unjudged: li
 
 
 def probe_sandbox() -> list:
-    """bubblewrap around the probe: read-only system, nothing writable but a private /tmp, no network. The Python
-    running the grader is mounted again after the empty /tmp, as the job's sandbox does, so that a virtual
-    environment installed under /tmp (a CI runner's, a container's) still runs the probe."""
+    """bubblewrap around the probe (``kit.sandbox``'s allowlist): the read-only system and Python, a private /tmp
+    and nothing else, no network."""
     from kit import sandbox
 
-    return ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-            *sandbox.interpreter_binds(), "--unshare-all", "--die-with-parent", "--new-session", "--chdir", "/tmp",
-            "--"]
+    return sandbox.probe_command()
 
 
 def decide(observations: Path, submission: Path, lab: Path, out: Path, exempt: set, sandboxed: bool) -> None:

@@ -1,8 +1,8 @@
-"""The runner's side of the kernel zygote: a Jupyter kernel manager whose kernel is forked into this sandbox by the
-grading process's zygote (``kit.job.kernels``) instead of started as a new Python, and started the usual way when
-the door is refused.
+"""The runner's kernel manager: the kernel confined before it runs anything (``kit.job.confine``), and forked into
+this sandbox by the grading process's zygote (``kit.job.kernels``) when there is a door to it, else started as a new
+Python (as Jupyter starts it, through ``confine.py``, which enters its Landlock domain and becomes the kernel).
 
-The kernel is not this process's child but the sandbox init's, so it is watched through a pidfd.
+A forked kernel is not this process's child but the sandbox init's, so it is watched through a pidfd.
 """
 import json
 import os
@@ -11,6 +11,7 @@ import signal
 import socket
 import sys
 import uuid
+from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
@@ -64,25 +65,30 @@ def ask(door: str, cmd: list, env: dict, cwd: str) -> int:
     return int(answer["pid"])
 
 
+CONFINE = Path(__file__).resolve().with_name("confine.py")
+
+
 class DoorProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd, **kwargs):
         door = self.parent.door
-        try:
-            pid = ask(door, cmd, kwargs.get("env") or dict(os.environ), kwargs.get("cwd") or os.getcwd())
-        except (OSError, ValueError, RuntimeError) as exc:
-            print(f"kernel started the usual way ({exc})", file=sys.stderr, flush=True)
-            return await super().launch_kernel(cmd, **kwargs)
-        self.process = Forked(pid)
-        self.pid = self.pgid = pid  # it is a session leader: its group is its pid
-        self.cwd = kwargs.get("cwd", os.getcwd())
-        return self.connection_info
+        if door:
+            try:
+                pid = ask(door, cmd, kwargs.get("env") or dict(os.environ), kwargs.get("cwd") or os.getcwd())
+            except (OSError, ValueError, RuntimeError) as exc:
+                print(f"kernel started the usual way ({exc})", file=sys.stderr, flush=True)
+            else:
+                self.process = Forked(pid)
+                self.pid = self.pgid = pid  # it is a session leader: its group is its pid
+                self.cwd = kwargs.get("cwd", os.getcwd())
+                return self.connection_info
+        return await super().launch_kernel([sys.executable, str(CONFINE), *cmd], **kwargs)
 
 
 class DoorKernelManager(AsyncKernelManager):
     """``AsyncKernelManager`` with ``DoorProvisioner``."""
 
     door = ""
-    """The door's socket (``kit.job.kernels.Door``), set by the runner."""
+    """The door's socket (``kit.job.kernels.Door``), set by the runner; "" for none."""
 
     async def _async_pre_start_kernel(self, **kw):
         if self.provisioner is None:

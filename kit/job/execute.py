@@ -48,14 +48,11 @@ def main(argv=None) -> int:
     nb = graded_cells(nbformat.read(notebook, as_version=4))
     nb.cells.append(nbformat.v4.new_code_cell(FINISH))
     nb.metadata.setdefault("kernelspec", {})["name"] = "python3"
-    door = os.environ.pop(DOOR_ENV, None)  # the kernel forked by the grader's zygote (kit.job.door)
-    managed = {}
-    if door:
-        from kit.job.door import DoorKernelManager
+    from kit.job.door import DoorKernelManager
 
-        DoorKernelManager.door = door  # not in the kernel's environment
-        managed = {"kernel_manager_class": DoorKernelManager}
-    client = NotebookClient(nb, timeout=None, allow_errors=True, kernel_name="python3", **managed,
+    DoorKernelManager.door = os.environ.pop(DOOR_ENV, "")  # the grader's zygote, if any; not in the kernel's env
+    client = NotebookClient(nb, timeout=None, allow_errors=True, kernel_name="python3",
+                            kernel_manager_class=DoorKernelManager,
                             resources={"metadata": {"path": str(workdir)}},
                             extra_arguments=[f"--IPKernelApp.exec_lines={json.dumps([start_lines(channel, workdir)])}"])
     try:

@@ -54,7 +54,12 @@ class Zygote(warm.Helper):
         """The zygote's answer to a runner's request (JSON: the kernel's pid in the sandbox, or an error)."""
         if not self.running():
             return json.dumps({"error": "the zygote is not running"}).encode()
-        data = json.loads(request)
+        try:
+            data = json.loads(request)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return json.dumps({"error": "the request is not a JSON object"}).encode()
         data["pid"] = pid
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
             conn.settimeout(60)
@@ -163,8 +168,8 @@ class Door:
                 else:
                     answer = self.zygote.enter(pid, request, stdio)
                 conn.sendall(answer)
-            except (OSError, ValueError):
-                pass
+            except Exception as exc:  # the runner's request, whatever it is, never ends the grading process's thread
+                print(f"kernel door: {type(exc).__name__}: {exc}", file=sys.stderr)
             finally:
                 for fd in stdio:
                     os.close(fd)

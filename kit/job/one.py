@@ -76,8 +76,7 @@ def grade_one(submission: Path, autograder: Path, out: Path, timeout_s: float, m
         confined = sandbox.available()
         door = None
         if confined:
-            cmd = sandbox.command(cmd, job, hide=[submission.parent, out, autograder.parent, private], tmp_mb=tmp_mb,
-                                  shared=[sockets])
+            cmd = sandbox.command(cmd, job, tmp_mb=tmp_mb, channel=[sockets])
             door = kernels.open_door(sockets / "kernel.sock", env)
             if door is not None:  # the kernel forked into the sandbox, TensorFlow already imported
                 env[kernels.DOOR_ENV] = str(door.path)

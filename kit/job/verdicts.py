@@ -30,10 +30,28 @@ _lock = threading.Lock()
 _server = None
 
 
-def _child(conn: socket.socket, request: dict) -> None:
+def _request(conn: socket.socket) -> dict:
+    """The request, read in the verdict's own process: ``decide``'s arguments, a log file, a folder, an environment."""
+    request = json.loads(conn.recv(1 << 20))
+    if not (isinstance(request, dict) and isinstance(request.get("argv"), list)
+            and all(isinstance(a, str) for a in request["argv"])
+            and isinstance(request.get("log"), str) and isinstance(request.get("cwd"), str)
+            and isinstance(request.get("env"), dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in request["env"].items())):
+        raise ValueError("not a verdict's request")
+    return request
+
+
+def _child(conn: socket.socket) -> None:
     from kit.job import decide
 
     os.setpgid(0, 0)  # the verdict and the probes it starts: one group, killed together past the time limit
+    try:
+        request = _request(conn)
+    except (OSError, ValueError) as exc:  # answered with no pid: the caller grades with a fresh process instead
+        print(f"verdicts: request refused: {exc}", file=sys.stderr, flush=True)
+        conn.sendall(json.dumps({"error": str(exc)}).encode())
+        os._exit(0)
     conn.sendall(json.dumps({"pid": os.getpid()}).encode())
     os.environ.clear()
     os.environ.update(request["env"])  # the grading process's environment now, as a new process would have it
@@ -77,20 +95,23 @@ def serve(path: str) -> int:
         if not select.select([server], [], [], 1.0)[0]:
             continue
         conn, _ = server.accept()
-        with conn:
-            if warm.peer_pid(conn) != parent:
-                continue  # only the grading process that started it
-            request = json.loads(conn.recv(1 << 20))
-            if os.fork() == 0:
+        try:  # the request is read in the verdict's fork, never here: no request can end this server
+            if warm.peer_pid(conn) == parent and os.fork() == 0:
                 server.close()
-                _child(conn, request)
+                _child(conn)
+        except OSError as exc:
+            print(f"verdicts: {exc}", file=sys.stderr, flush=True)
+        finally:
+            conn.close()
     return 0
 
 
 class Server(warm.Helper):
     def __init__(self):
         super().__init__("verdicts.sock")
-        self.start([sys.executable, "-m", "kit.job.verdicts"], cwd=paths.ROOT)
+        self.log = self.folder / "verdicts.log"
+        with open(self.log, "wb") as log:
+            self.start([sys.executable, "-m", "kit.job.verdicts"], cwd=paths.ROOT, stderr=log)
 
     def run(self, argv: list, log: Path, timeout_s: float) -> int | None:
         """``decide.main(argv)``'s exit code (124 past ``timeout_s``, the verdict killed), its output appended to
@@ -107,7 +128,10 @@ class Server(warm.Helper):
             conn.settimeout(timeout_s)
             pid = None
             try:
-                pid = int(json.loads(conn.recv(1 << 16))["pid"])
+                first = json.loads(conn.recv(1 << 16))
+                if "pid" not in first:
+                    return None  # refused: a fresh process instead
+                pid = int(first["pid"])
                 return int(json.loads(conn.recv(1 << 16))["code"])
             except TimeoutError:
                 if pid is not None:

@@ -2,26 +2,34 @@
 
     python kit/job/zygote.py SOCKET
 
-Started by the grading process (``kit.job.kernels``), never by a job: standard library only,
-no kit module, no student data, no job folder. It imports what every graded kernel imports
-(TensorFlow, Keras, Matplotlib, Otter, ipykernel) with the jobs' environment, checks that
-this started no thread, and then serves SOCKET, a folder only its parent can reach. For each
-request (the pid of a job's runner, already inside its bubblewrap sandbox; the kernel's
-command, environment and folder; its stdin, stdout and stderr) it forks a child that joins
-that process's user, mount, PID, network, IPC, UTS and cgroup namespaces and forks the
-kernel there: it copies the runner's capabilities (bounding, permitted, effective,
-inheritable, ambient), ``no_new_privs``, resource limits and umask, refuses a runner under
-seccomp (a filter cannot be copied), resets what the imports cached from the zygote's own
-``HOME`` and ``TMPDIR``, reseeds ``random`` and NumPy, and runs ``ipykernel_launcher`` as
-``python -m`` would. The kernel is then the sandbox's own: a child of its init, inside
-the watched process tree, killed with it. The zygote itself never runs a cell, so nothing
-of one student's run reaches the next student's kernel.
+Started by the grading process (``kit.job.kernels``), never by a job: standard library only
+(and ``confine.py`` beside it, loaded by path), no kit module, no student data, no job folder.
+It imports what every graded kernel imports (TensorFlow, Keras, Matplotlib, Otter, ipykernel)
+with the jobs' environment, checks that this started no thread, and then serves SOCKET, a
+folder only its parent can reach. It never reads a request itself: each connection is handed
+to a child of its own, which reads the request (the pid of a job's runner, already inside its
+bubblewrap sandbox; the kernel's command, environment and folder; its stdin, stdout and
+stderr), so nothing of one job is in the memory the next kernel is forked from. That child
+takes the runner's cgroups, nice value, OOM score adjustment and CPU affinity, joins the
+runner's user, mount, PID, network, IPC, UTS and cgroup namespaces and forks the kernel there:
+it copies the runner's capabilities (bounding, permitted, effective, inheritable, ambient),
+``no_new_privs``, resource limits, umask and signal mask and dispositions, refuses a runner
+under seccomp (a filter cannot be copied), resets what the imports cached from the zygote's own
+``HOME`` and ``TMPDIR``, overwrites the command line and environment it was started with (where
+``/proc/self/cmdline`` and ``environ`` read them) with the kernel's own, reseeds ``random`` and
+NumPy, enters a Landlock domain of its own (``confine.py``: no ptrace of the sandbox's init or
+runner) and runs ``ipykernel_launcher`` as ``python -m`` would. The kernel is then the
+sandbox's own: a child of its init, inside the watched process tree, killed with it. The
+zygote itself never runs a cell, so nothing of one student's run reaches the next student's
+kernel.
 """
 import ctypes
+import importlib.util
 import json
 import os
 import resource
 import select
+import signal
 import socket
 import sys
 import time
@@ -40,6 +48,9 @@ REPORT_S = 30
 LIMITS = [getattr(resource, n) for n in dir(resource) if n.startswith("RLIMIT_")]
 
 libc = ctypes.CDLL(None, use_errno=True)
+_spec = importlib.util.spec_from_file_location("_tl_confine", os.path.join(os.path.dirname(__file__), "confine.py"))
+confine = importlib.util.module_from_spec(_spec)  # not in sys.modules: nothing a kernel would import by name
+_spec.loader.exec_module(confine)
 BASE_PATH = sys.path[1:]  # without this file's folder: the standard library and site-packages, as every kernel
 sys.path[:] = BASE_PATH   # starts (not ``python -P``, which a kernel would see in ``sys.flags``)
 
@@ -119,6 +130,102 @@ def _same_privileges(status: dict) -> None:
         _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
 
 
+def _stat(pid) -> list:
+    """``/proc/PID/stat``'s fields, numbered as proc(5) numbers them from 1 (the name, which may hold spaces, is 2)."""
+    with open(f"/proc/{pid}/stat") as f:
+        text = f.read()
+    return [None, None, None, *text.rsplit(")", 1)[1].split()]
+
+
+def _cgroups(pid) -> dict:
+    """{hierarchy's controllers (``""`` for cgroup v2): the process's cgroup there}."""
+    with open(f"/proc/{pid}/cgroup") as f:
+        return {line.split(":", 2)[1]: line.split(":", 2)[2] for line in f.read().splitlines() if line.count(":") >= 2}
+
+
+def _cgroup_mounts() -> dict:
+    """{hierarchy's controllers: (its root in the file system, where it is mounted)} of this mount namespace."""
+    found = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            fs_type, options = fields[fields.index("-") + 1], fields[fields.index("-") + 3].split(",")
+            if fs_type == "cgroup2":
+                found.setdefault("", (fields[3], fields[4]))
+            elif fs_type == "cgroup":
+                for key in (o for o in options if o not in ("rw", "ro")):
+                    found.setdefault(key, (fields[3], fields[4]))
+    return found
+
+
+def _join_cgroups(pid: int) -> None:
+    """Move this process into every cgroup of the runner's that it is not in yet."""
+    mine, theirs = _cgroups("self"), _cgroups(pid)
+    mounts = None
+    for hierarchy, path in theirs.items():
+        if mine.get(hierarchy) == path:
+            continue
+        mounts = mounts if mounts is not None else _cgroup_mounts()
+        where = mounts.get(hierarchy.split(",")[0] if hierarchy else "")
+        if where is None:
+            raise Refused(f"the runner's cgroup {hierarchy or 'v2'} is not mounted here")
+        root, point = where
+        folder = os.path.join(point, os.path.relpath(path, root))
+        try:
+            with open(os.path.join(folder, "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+        except OSError as exc:
+            raise Refused(f"joining the runner's cgroup {folder}: {exc.strerror}") from None
+
+
+def _same_scheduling(pid: int) -> None:
+    """The runner's cgroups, nice value, OOM score adjustment and CPU affinity, all inherited by the kernel."""
+    _join_cgroups(pid)
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, int(_stat(pid)[19]))
+        with open(f"/proc/{pid}/oom_score_adj") as f:
+            adjustment = f.read().strip()
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(adjustment)
+        os.sched_setaffinity(0, os.sched_getaffinity(pid))
+    except OSError as exc:
+        raise Refused(f"taking the runner's scheduling: {exc}") from None
+
+
+def _same_signals(status: dict) -> None:
+    """The runner's signal mask, and which signals it ignores."""
+    ignored = int(status["SigIgn"], 16)
+    for number in range(1, signal.NSIG):
+        if number in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            now = signal.getsignal(number)
+            if ignored >> (number - 1) & 1 and now != signal.SIG_IGN:
+                signal.signal(number, signal.SIG_IGN)
+            elif not ignored >> (number - 1) & 1 and now == signal.SIG_IGN:
+                signal.signal(number, signal.SIG_DFL)
+        except (OSError, ValueError):  # the C library's own real-time signals
+            continue
+    blocked = int(status["SigBlk"], 16)
+    signal.pthread_sigmask(signal.SIG_SETMASK, {n for n in range(1, signal.NSIG) if blocked >> (n - 1) & 1})
+
+
+def _own_start_block(argv: list, env: dict) -> None:
+    """The command line and environment this process was started with are the zygote's, kept in its memory where
+    ``/proc/self/cmdline`` and ``environ`` read them: overwritten with the kernel's own, as far as they fit, the
+    rest zeros. Nothing points there any more: ``os.environ`` was rebuilt, ``sys.argv`` is a copy."""
+    fields = _stat("self")
+    for start, end, items in ((int(fields[48]), int(fields[49]), argv),
+                              (int(fields[50]), int(fields[51]), [f"{k}={v}" for k, v in env.items()])):
+        data = b""
+        for item in items:
+            piece = os.fsencode(item) + b"\0"
+            if len(data) + len(piece) > end - start:
+                break
+            data += piece
+        ctypes.memmove(start, data.ljust(end - start, b"\0"), end - start)
+
+
 def _fresh_state(env: dict, cwd: str) -> None:
     """Forget what the imports cached from the zygote's environment; a new seed for this kernel's randomness."""
     import importlib
@@ -166,8 +273,13 @@ def _kernel(request: dict, status: dict, limits: dict, stdio: list, report: int)
     for which, value in limits.items():
         resource.setrlimit(which, value)
     _same_privileges(status)
+    _same_signals(status)
     env = dict(request["env"], JPY_PARENT_PID="1")  # its parent is the sandbox's init: no parent to poll
     _fresh_state(env, request["cwd"])
+    _own_start_block(request["argv"], env)
+    why = confine.restrict_self()
+    if why:
+        print(f"confine: {why}; the kernel runs without it", file=sys.stderr, flush=True)
     from ipykernel.kernelapp import IPKernelApp
 
     IPKernelApp.class_traits()["parent_handle"].default_value = 1  # read from the environment at import,
@@ -214,7 +326,7 @@ def _enter(request: dict, stdio: list, report: int) -> None:
     argv = request["argv"]
     if argv[:3] != [sys.executable, "-m", LAUNCHER]:
         raise Refused(f"not a kernel command: {argv[:3]}")
-    proc = os.open(f"/proc/{int(request['pid'])}", os.O_RDONLY | os.O_DIRECTORY)
+    proc = os.open(f"/proc/{request['pid']}", os.O_RDONLY | os.O_DIRECTORY)
     joined = {name: os.open(f"ns/{name}", os.O_RDONLY, dir_fd=proc) for name in NAMESPACES}
     shared = [name for name in MUST_DIFFER if _same_namespace(proc, name)]
     if shared:
@@ -224,7 +336,8 @@ def _enter(request: dict, stdio: list, report: int) -> None:
         raise Refused("the runner is under seccomp, which cannot be copied")
     if int(status["Uid"].split()[0]) != os.getuid() or int(status["Gid"].split()[0]) != os.getgid():
         raise Refused("the runner is another user")
-    limits = {which: resource.prlimit(int(request["pid"]), which) for which in LIMITS}
+    limits = {which: resource.prlimit(request["pid"], which) for which in LIMITS}
+    _same_scheduling(request["pid"])
     _status(proc)  # still the same process: its /proc entry has not gone away meanwhile
     for name in NAMESPACES:
         _check(libc.setns(joined[name], 0), f"joining the {name} namespace")
@@ -243,6 +356,18 @@ def _enter(request: dict, stdio: list, report: int) -> None:
     os._exit(0)
 
 
+def _valid(request) -> dict:
+    """The request as the zygote serves it: a runner's pid, a kernel's command, an environment and a folder."""
+    if not isinstance(request, dict):
+        raise Refused("the request is not a JSON object")
+    pid, argv, env, cwd = (request.get(k) for k in ("pid", "argv", "env", "cwd"))
+    if not (isinstance(pid, int) and pid > 0 and isinstance(argv, list) and all(isinstance(a, str) for a in argv)
+            and isinstance(env, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+            and isinstance(cwd, str)):
+        raise Refused("the request does not name a pid, a command, an environment and a folder")
+    return request
+
+
 def serve(request: dict, stdio: list) -> dict:
     """Fork one kernel into the runner's sandbox; its pid there, or why not."""
     if threads() != 1:
@@ -258,17 +383,37 @@ def serve(request: dict, stdio: list) -> dict:
         os._exit(1)
     os.close(write)
     os.waitpid(child, 0)
-    answer = b""
+    report = b""
     with os.fdopen(read, "rb", buffering=0) as pipe:
         while select.select([pipe], [], [], REPORT_S)[0]:  # EOF once the kernel has reported and closed its end
             chunk = pipe.read(1 << 16)
             if not chunk:
                 break
-            answer += chunk
+            report += chunk
     try:
-        return json.loads(answer)
+        return json.loads(report)
     except ValueError:
         return {"error": "the kernel's child ended without a word"}
+
+
+def answer(conn: socket.socket) -> None:
+    """In a child of the zygote, for one connection: read the request, fork its kernel, answer; then end. The zygote
+    never holds a request: its memory, copied into every kernel, stays as it was after the imports."""
+    stdio = []
+    try:
+        conn.settimeout(10)
+        data, stdio, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+        if len(stdio) != 3:
+            raise Refused("stdio missing")
+        reply = serve(_valid(json.loads(data)), stdio)
+    except Exception as exc:
+        reply = {"error": f"{type(exc).__name__}: {exc}"}
+        print(f"zygote: request refused: {reply['error']}", file=sys.stderr, flush=True)
+    try:
+        conn.sendall(json.dumps(reply).encode())
+    except OSError:
+        pass
+    os._exit(0)
 
 
 def main(path: str) -> int:
@@ -288,24 +433,20 @@ def main(path: str) -> int:
         if not select.select([server], [], [], 1.0)[0]:
             continue
         conn, _ = server.accept()
-        with conn:
+        child = 0
+        try:
             pid = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
-            stdio = []
-            try:
-                if int.from_bytes(pid[:4], "little") != parent:
-                    continue  # only the grading process that started it
-                conn.settimeout(10)
-                data, stdio, _, _ = socket.recv_fds(conn, 1 << 20, 3)
-                answer = serve(json.loads(data), stdio) if len(stdio) == 3 else {"error": "stdio missing"}
-                conn.sendall(json.dumps(answer).encode())
-            except (OSError, ValueError) as exc:
-                try:
-                    conn.sendall(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
-                except OSError:
-                    pass
-            finally:
-                for fd in stdio:
-                    os.close(fd)
+            if int.from_bytes(pid[:4], "little") == parent:  # only the grading process that started it
+                child = os.fork()
+                if child == 0:
+                    server.close()
+                    answer(conn)
+        except OSError as exc:
+            print(f"zygote: {exc}", file=sys.stderr, flush=True)
+        finally:
+            conn.close()
+        if child:
+            os.waitpid(child, 0)
     return 0
 
 
