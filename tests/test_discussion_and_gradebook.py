@@ -84,16 +84,29 @@ def _rows(*names):
 
 def test_the_manual_sheet_keeps_edits_and_gains_only_new_rows(tmp_path):
     sheet = tmp_path / "manual_grades.csv"
-    empty = {"a.ipynb": {q.name: False for q in QUESTIONS}, "b.ipynb": {q.name: True for q in QUESTIONS}}
-    gradebook.ensure_manual_grades(sheet, _rows("a.ipynb", "b.ipynb"), QUESTIONS, empty, None)
-    text = sheet.read_text().replace("a.ipynb,a,,,,,", "a.ipynb,a,2,1,0,,visto")
+    gradebook.ensure_manual_grades(sheet, _rows("a.ipynb", "b.ipynb"), QUESTIONS, None)
+    text = sheet.read_text().replace("a.ipynb,a,,,,,,,,", "a.ipynb,a,2,1,0,,visto,,,")
     sheet.write_text(text)
-    gradebook.ensure_manual_grades(sheet, _rows("a.ipynb", "b.ipynb", "c.ipynb"), QUESTIONS, empty, None)
+    gradebook.ensure_manual_grades(sheet, _rows("a.ipynb", "b.ipynb", "c.ipynb"), QUESTIONS, None)
     with open(sheet, newline="") as f:
         rows = {r["submission"]: r for r in csv.DictReader(f)}
     assert list(rows) == ["a.ipynb", "b.ipynb", "c.ipynb"]
     assert (rows["a.ipynb"]["q8_1_mejora"], rows["a.ipynb"]["comment"]) == ("2", "visto")
-    assert rows["b.ipynb"]["q8_3_escenarios"] == "0" and rows["c.ipynb"]["q8_1_mejora"] == ""
+    # an answer left as the template had it is not graded until someone says so: no silent 0
+    assert rows["b.ipynb"]["q8_3_escenarios"] == "" and rows["c.ipynb"]["q8_1_mejora"] == ""
+
+
+def test_a_sheet_with_one_comment_column_keeps_working_and_gains_a_column_per_question(tmp_path):
+    from kit.classwork.review.store import Store
+
+    sheet = tmp_path / "manual_grades.csv"
+    sheet.write_text("submission,student,q8_1_mejora,q8_2_tasa_aprendizaje,q8_3_escenarios,accept_flagged,comment\n"
+                     "a.ipynb,a,2,,,,visto\n")
+    assert gradebook.read_comments(sheet, QUESTIONS)["a.ipynb"] == {"": "visto", **{q.name: "" for q in QUESTIONS}}
+    Store(tmp_path, QUESTIONS, {}).set_comment("a.ipynb", "q8_1_mejora", "cita tus cifras", expected="")
+    assert gradebook.read_comments(sheet, QUESTIONS)["a.ipynb"] == {
+        "": "visto", "q8_1_mejora": "cita tus cifras", "q8_2_tasa_aprendizaje": "", "q8_3_escenarios": ""}
+    assert gradebook.read_manual_grades(sheet, QUESTIONS)["a.ipynb"]["q8_1_mejora"] == 2
 
 
 def test_a_manual_grade_out_of_range_is_left_out_and_reported(tmp_path, capsys):
@@ -102,7 +115,7 @@ def test_a_manual_grade_out_of_range_is_left_out_and_reported(tmp_path, capsys):
                      "a.ipynb,a,5,\"1,5\",dos,\n")
     grades = gradebook.read_manual_grades(sheet, QUESTIONS)
     assert grades["a.ipynb"] == {"q8_1_mejora": None, "q8_2_tasa_aprendizaje": 1.5, "q8_3_escenarios": None,
-                                 "accept_flagged": False}
+                                 "accept_flagged": ""}
     assert "q8_1_mejora='5'" in capsys.readouterr().err
 
 
@@ -112,13 +125,16 @@ def test_a_flagged_total_is_held_until_the_instructor_accepts_it(tmp_path):
     rows = [Row("t.ipynb", status=Status.FLAGGED, score=18, max_score=18, questions={"q1": 18}),
             Row("ok.ipynb", score=18, max_score=18, questions={"q1": 18})]
     sheet = tmp_path / "manual_grades.csv"
-    gradebook.ensure_manual_grades(sheet, rows, QUESTIONS, {}, None)
+    gradebook.ensure_manual_grades(sheet, rows, QUESTIONS, None)
 
     def totals():
         written = gradebook.write_final(tmp_path / "final.csv", rows, {"q1": 18}, QUESTIONS,
                                         gradebook.read_manual_grades(sheet, QUESTIONS), None)
-        return {r["submission"]: r["total"] for r in written}
+        return {r["submission"]: (r["status"], r["total"], r["missing"]) for r in written}
 
-    assert totals() == {"t.ipynb": "", "ok.ipynb": "18"}
-    sheet.write_text(sheet.read_text().replace("t.ipynb,t,,,,,", "t.ipynb,t,,,,yes,"))
-    assert totals() == {"t.ipynb": "18", "ok.ipynb": "18"}
+    missing = " ".join(q.name for q in QUESTIONS)
+    assert totals() == {"t.ipynb": ("flagged", "", missing), "ok.ipynb": ("ok", "18", missing)}
+    sheet.write_text(sheet.read_text().replace("t.ipynb,t,,,,,", "t.ipynb,t,1,,,yes,"))
+    assert totals()["t.ipynb"] == ("accepted", "19", "q8_2_tasa_aprendizaje q8_3_escenarios")
+    sheet.write_text(sheet.read_text().replace("t.ipynb,t,1,,,yes,", "t.ipynb,t,1,,,no,"))
+    assert totals()["t.ipynb"] == ("rejected", "1", "q8_2_tasa_aprendizaje q8_3_escenarios")  # discussion points only

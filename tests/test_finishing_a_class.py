@@ -110,7 +110,7 @@ def test_manual_grades_reach_the_gradebook_on_a_rerun_that_grades_nothing(graded
     out, sheet = graded / "out", graded / "out" / "manual_grades.csv"
     manual_rows = {r["submission"]: r for r in _csv(sheet)}
     assert [manual_rows["diego.ipynb"][q] for q in ("q8_1_mejora", "q8_2_tasa_aprendizaje", "q8_3_escenarios")] \
-        == ["0", "0", "0"]  # empty answers start at 0
+        == ["", "", ""]  # empty answers are not graded until someone says so: never a silent 0
     assert manual_rows["ana.ipynb"]["q8_1_mejora"] == ""
     final = {r["submission"]: r for r in _csv(out / "final_grades.csv")}
     assert final["ana.ipynb"]["total"] == "18" and final["ana.ipynb"]["max_total"] == "24"

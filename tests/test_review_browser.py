@@ -81,7 +81,7 @@ def test_a_class_of_five_graded_with_the_keyboard_alone_publishes_what_the_typed
         page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
         page.goto(server.url)
         page.locator("#answer").wait_for()
-        assert page.locator("#progress").inner_text().startswith("1 of 5 graded")  # diego's empty answer is 0
+        assert page.locator("#progress").inner_text().startswith("0 of 5 graded")  # diego's blank is not a 0
         # The student's own run beside the answer: their printed accuracies and their figure.
         assert "Looks like the full lab" in page.locator("#run-verdict").inner_text()
         assert "81.20%" in page.locator("#run-numbers").inner_text()
@@ -93,13 +93,17 @@ def test_a_class_of_five_graded_with_the_keyboard_alone_publishes_what_the_typed
         _saved(page, "bruno, q8_1_mejora = 1")
         _press(page, "j", "2")                       # carla: item 2
         _saved(page, "carla, q8_1_mejora = 1")
-        _press(page, "j", "j", "1")                  # diego stays 0; eva: item 1
+        _press(page, "j")                            # diego did not answer: not graded until told
+        assert "Not answered" in page.locator("#answer").inner_text()
+        _press(page, "0")                            # 0 points, said
+        _saved(page, "diego, q8_1_mejora = 0")
+        _press(page, "j", "1")                       # eva: item 1
         _saved(page, "eva, q8_1_mejora = 1")
         assert page.locator("#progress").inner_text().startswith("5 of 5 graded")
         _press(page, "k", "k", "k", "k", "c")        # back to ana, into the comment
         page.keyboard.type("¡Muy bien! Análisis claro; «ñandú», comas, y \"comillas\".")
         _press(page, "Escape")
-        _saved(page, "ana's comment")
+        _saved(page, "ana's comment on q8_1_mejora")
 
         _press(page, "e")                            # item 1 is worth 0,5 from now on: ana, bruno and eva have it
         page.keyboard.type("0,5")
@@ -131,9 +135,9 @@ def test_a_class_of_five_graded_with_the_keyboard_alone_publishes_what_the_typed
     sheet = _sheet(out)
     values = {s: (r[Q1], r[Q2], r["accept_flagged"]) for s, r in sheet.items()}
     assert values == {"ana.ipynb": ("1.5", "1.5", ""), "bruno.ipynb": ("0.5", "", ""),
-                      "carla.ipynb": ("1", "", ""), "diego.ipynb": ("0", "0", ""),
+                      "carla.ipynb": ("1", "", ""), "diego.ipynb": ("0", "", ""),
                       "eva.ipynb": ("0.5", "", "yes")}
-    assert sheet["ana.ipynb"]["comment"] == "¡Muy bien! Análisis claro; «ñandú», comas, y \"comillas\"."
+    assert sheet["ana.ipynb"]["comment_q8_1_mejora"] == "¡Muy bien! Análisis claro; «ñandú», comas, y \"comillas\"."
 
     # The same values typed into the other copy's sheet (decimal commas, as a Spanish spreadsheet writes them),
     # then the README's kit grade: the gradebook and every student's page are the same, byte for byte.
@@ -187,8 +191,11 @@ def test_hostile_answers_run_nothing_and_fetch_nothing(tmp_path):
                 page.locator("h2", has_text="bruno").wait_for()
                 answer = page.locator("#answer")
                 assert answer.locator("script, img, svg, iframe, style, a[href], [onerror], [onload]").count() == 0
-                if question == 2:
-                    assert len(answer.inner_text()) > 1_000_000  # the 1 MB answer, shown whole
+                if question == 2:  # the 1 MB answer: collapsed with its length said, then shown whole on v
+                    assert "A long answer: 1,039,999 characters" in answer.inner_text()
+                    _press(page, "v")
+                    page.wait_for_function("document.getElementById('answer').innerText.length > 1000000")
+                    assert page.locator("#answer").locator("script, img, svg, iframe, style, a[href]").count() == 0
                 _press(page, "]")
                 page.wait_for_timeout(300)
             assert page.evaluate("window.__pwned") is None
@@ -234,21 +241,32 @@ def test_requests_without_the_token_or_from_another_origin_change_nothing(tmp_pa
 
 
 @pytest.mark.slow
-def test_two_tabs_never_overwrite_each_others_cells(review):
+def test_two_tabs_never_overwrite_each_others_cells_and_the_grader_chooses(review):
     _need_browser()
     from playwright.sync_api import sync_playwright
 
     server, subs, out, _ = review
+    answers, dialogs = iter([False, True]), []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         first, second = browser.new_page(), browser.new_page()
+        first.on("dialog", lambda d: (dialogs.append(d.message), d.accept() if next(answers) else d.dismiss()))
         for page in (first, second):
             page.goto(server.url)
             page.locator("#answer").wait_for()
         _press(second, "1", "2")          # the second tab gives ana 2 points
         _saved(second, "ana, q8_1_mejora = 2")
-        _press(first, "1")                # the first still shows her ungraded
-        first.locator("#status.error", has_text="Your change was not saved").wait_for(timeout=10_000)
+        _press(first, "1")                # the first still shows her ungraded: it shows both, the grader keeps theirs
+        first.locator("#status.error", has_text="Kept the other value").wait_for(timeout=10_000)
         first.locator(".score", has_text="Points: 2 / 2").wait_for()  # it now shows what is there
+        assert "Now there: 2\nYours: items 1" in dialogs[0]
+        assert _sheet(out)["ana.ipynb"][Q1] == "2"
+        _press(second, "2")               # the second tab takes item 2 back: 1 point
+        _saved(second, "ana, q8_1_mejora = 1")
+        _press(first, "s")                # the first types 0,5 over what it shows (2): this time it keeps its own
+        first.keyboard.type("0,5")
+        _press(first, "Enter")
+        _saved(first, "ana, q8_1_mejora = 0.5")
+        assert "Now there: 1\nYours: 0,5" in dialogs[1]
         browser.close()
-    assert _sheet(out)["ana.ipynb"][Q1] == "2"
+    assert _sheet(out)["ana.ipynb"][Q1] == "0.5"

@@ -66,7 +66,7 @@ def test_a_spreadsheet_edit_since_the_page_loaded_is_kept(klass):
         writer.writeheader()
         writer.writerows(rows.values())
     with pytest.raises(Conflict):
-        klass.store.set_comment("bruno.ipynb", "desde la página", expected="")
+        klass.store.set_comment("bruno.ipynb", "", "desde la página", expected="")
     assert _sheet(klass.out)["bruno.ipynb"]["comment"] == "escrito en la hoja"
 
 
@@ -113,12 +113,20 @@ def test_an_item_that_would_pass_the_maximum_is_refused(klass):
 
 
 def test_a_flag_decision_sets_accept_flagged_and_keeps_the_note(klass):
-    klass.store.decide_flag("eva.ipynb", True, "revisado: importa tl_checks pero no cambia nada", expected="")
+    klass.store.decide_flag("eva.ipynb", "accept", "revisado: importa tl_checks pero no cambia nada", expected="")
     assert _sheet(klass.out)["eva.ipynb"]["accept_flagged"] == "yes"
     history = klass.flags()["flagged"][0]["history"]
     assert [h["decision"] for h in history] == ["accept"] and "revisado" in history[0]["note"]
-    klass.store.decide_flag("eva.ipynb", False, "", expected="yes")
-    assert _sheet(klass.out)["eva.ipynb"]["accept_flagged"] == ""
+    klass.store.decide_flag("eva.ipynb", "reject", "", expected="yes")
+    assert _sheet(klass.out)["eva.ipynb"]["accept_flagged"] == "no"
+    assert klass.flags()["flagged"][0]["decision"] == "rejected"
+
+
+def test_a_note_typed_for_a_flagged_row_is_a_draft_until_the_decision(klass):
+    klass.store.save_draft("eva.ipynb", "a medio escribir")
+    assert klass.flags()["flagged"][0]["draft"] == "a medio escribir"
+    klass.store.decide_flag("eva.ipynb", "accept", "a medio escribir, y acabado", expected="")
+    assert klass.flags()["flagged"][0]["draft"] == ""
 
 
 def test_the_flagged_queue_shows_each_line_with_its_cell_and_rule(klass):

@@ -20,17 +20,19 @@ def finish(out: Path, rows: list, questions: dict, submissions: Path, pattern: s
     (out / layout.DISCUSSION).write_text(discussion.render(answers, manual_questions, empty, pattern),
                                          encoding="utf-8")
     sheet = out / layout.MANUAL
-    gradebook.ensure_manual_grades(sheet, rows, manual_questions, empty, pattern)
-    final = gradebook.write_final(out / layout.FINAL, rows, questions, manual_questions,
-                                  gradebook.read_manual_grades(sheet, manual_questions), pattern)
+    gradebook.ensure_manual_grades(sheet, rows, manual_questions, pattern)
+    marks = gradebook.read_manual_grades(sheet, manual_questions)
+    final = gradebook.write_final(out / layout.FINAL, rows, questions, manual_questions, marks, pattern)
     # Each student's page shows the whole grade, as the gradebook just wrote it.
-    comments = gradebook.read_comments(sheet)
-    wholes = {f["submission"]: feedback.WholeGrade(f["total"], f["max_total"], f["percent"],
-                                                   {q.name: f[q.name] for q in manual_questions},
-                                                   comments.get(f["submission"], "")) for f in final}
+    comments = gradebook.read_comments(sheet, manual_questions)
+    wholes = {f["submission"]: feedback.WholeGrade(
+        f["total"], f["max_total"], f["percent"], {q.name: f[q.name] for q in manual_questions},
+        comments.get(f["submission"], {}), marks.get(f["submission"], {}).get(gradebook.ACCEPT, ""))
+        for f in final}
     feedback_dir = feedback.write_all(out, rows, questions, cases, wholes, manual_questions)
 
-    (out / layout.REPORT).write_text(report.render(rows, questions, cases), encoding="utf-8")
+    decisions = {sub: m.get(gradebook.ACCEPT, "") for sub, m in marks.items()}
+    (out / layout.REPORT).write_text(report.render(rows, questions, cases, decisions), encoding="utf-8")
     return "\n".join([
         f"  class report      {out / 'report.html'}",
         f"  feedback pages    {feedback_dir}/<submission>.html",

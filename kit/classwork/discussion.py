@@ -33,8 +33,8 @@ def empties(answers: dict, questions: list) -> dict:
 def render(answers: dict, questions: list, empty: dict, pattern: str | None) -> str:
     body = ['<p class="muted">Answers are the students\' Markdown, rendered with raw HTML disabled (links and images '
             "shown as text). Grade them with <code>python -m kit review --out OUT</code> (rubric items, the keyboard, "
-            "each student's own run), or in <code>manual_grades.csv</code> (empty answers start at 0) and then re-run "
-            "the same <code>python -m kit grade</code> command to update <code>final_grades.csv</code>.</p>"]
+            "each student's own run), or in <code>manual_grades.csv</code> (every cell starts blank, empty answers "
+            "too: a blank is not graded, never a silent 0) and then re-run the same <code>python -m kit grade</code> command to update <code>final_grades.csv</code>.</p>"]
     for q in questions:
         body.append(f'<h2 id="{esc(q.name)}">{esc(q.name)} ({q.points:g} points)</h2>')
         body.append(f'<div class="box">{pages.markdown(q.prompt)}</div>')
@@ -57,7 +57,7 @@ def render(answers: dict, questions: list, empty: dict, pattern: str | None) -> 
                 body.append(f'<div class="box empty">{who}: question not found in the notebook (deleted, or the '
                             "file could not be read). Pre-filled 0.</div>")
             elif empty[sub][q.name]:
-                body.append(f'<div class="box empty">{who}: empty (placeholder left as it was). Pre-filled 0.</div>')
+                body.append(f'<div class="box empty">{who}: empty (placeholder left as it was). Not graded until you give it its points (0).</div>')
             else:
                 body.append(f'<div class="box">{who}{pages.markdown(answer)}</div>')
     return pages.page("Discussion questions: answers to grade by hand", "\n".join(body), lang="en")

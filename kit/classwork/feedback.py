@@ -33,6 +33,14 @@ EXPLAINED = {
                     "escribe archivos o ejecuta órdenes que el laboratorio no necesita. El profesorado revisará "
                     "las líneas señaladas antes de confirmar los puntos automáticos.",
 }
+DECIDED = {
+    "accepted": ("revisada y aceptada", "El profesorado revisó las líneas de tu código que la calificación señaló y "
+                                        "aceptó tu entrega: tus puntos automáticos cuentan."),
+    "rejected": ("revisada, puntos automáticos no aceptados", "El profesorado revisó las líneas de tu código que la "
+                 "calificación señaló y no aceptó los puntos automáticos: cuentan 0. Conservas los puntos de las "
+                 "preguntas de discusión, que se califican aparte."),
+}
+"""A flagged row once the instructor decided: the status the student reads, and what it means for them."""
 
 
 @dataclass
@@ -47,8 +55,10 @@ class WholeGrade:
     """The percentage exactly as ``final_grades.csv`` writes it."""
     manual: dict = field(default_factory=dict)
     """{manual question: its points as written, or "" while not graded}."""
-    comment: str = ""
-    """The instructor's ``comment`` in ``manual_grades.csv``."""
+    comments: dict = field(default_factory=dict)
+    """The instructor's comments in ``manual_grades.csv``: {"": the overall one, question: the one on it}."""
+    decision: str = ""
+    """A flagged row's review: ``accepted``, ``rejected``, or "" while undecided."""
 
 
 def load_cases(results: Path) -> list:
@@ -139,10 +149,12 @@ def _headline(row: Row, whole: WholeGrade | None, manual_questions: list) -> lis
     if not whole.total:
         return ['<p class="score">Calificación: en revisión</p>',
                 f'<p class="muted">{automatic}, retenidos hasta que el profesorado revise tu entrega; el total '
-                'aparecerá aquí cuando la acepte.</p>']
+                'aparecerá aquí cuando decida.</p>']
     missing = [q.name for q in manual_questions if not whole.manual.get(q.name)]
+    counted = ("0 puntos automáticos (no aceptados tras la revisión)" if whole.decision == "rejected"
+               else automatic)
     lines = [f'<p class="score">Calificación: {esc(whole.total)} / {esc(whole.max_total)} '
-             f'({esc(whole.percent)} %)</p>', f'<p class="muted">{automatic}, más las preguntas de discusión.</p>']
+             f'({esc(whole.percent)} %)</p>', f'<p class="muted">{counted}, más las preguntas de discusión.</p>']
     if missing:
         lines.append(f'<div class="box warn"><strong>Calificación provisional.</strong> Aún falta que el profesorado '
                      f'califique {", ".join(esc(m) for m in missing)}: el total solo incluye lo calificado hasta '
@@ -156,10 +168,13 @@ def _manual_section(whole: WholeGrade, manual_questions: list) -> list:
         given = whole.manual.get(q.name, "")
         points = f"{esc(given)} / {q.points:g}" if given else f"pendiente / {q.points:g}"
         body.append(f"<h3>{esc(q.name)}: {points}</h3>")
+        if whole.comments.get(q.name):
+            body.append(f'<div class="box"><strong>Comentario del profesorado:</strong> '
+                        f'{esc(whole.comments[q.name])}</div>')
         if given and q.model_answer:
             body.append(f'<div class="box">{pages.markdown(rubric(q.model_answer))}</div>')
-    if whole.comment:
-        body.append(f'<h2>Comentario del profesorado</h2><div class="box">{esc(whole.comment)}</div>')
+    if whole.comments.get(""):
+        body.append(f'<h2>Comentario del profesorado</h2><div class="box">{esc(whole.comments[""])}</div>')
     return body
 
 
@@ -168,7 +183,10 @@ def render(row: Row, cases: list, plots: list, questions: dict, whole: WholeGrad
     """The page. ``whole``: what the gradebook says (None: the automatic part only); ``run``: one sentence on
     what the grading run was, shown with its plots."""
     body = _headline(row, whole, manual_questions)
-    if row.status != Status.OK:
+    decided = DECIDED.get(whole.decision if whole is not None and row.status == Status.FLAGGED else "")
+    if decided:
+        body.append(f'<div class="box"><strong>Estado: {esc(decided[0])}.</strong> {esc(decided[1])}</div>')
+    elif row.status != Status.OK:
         detail = "" if row.status == Status.RETRY else \
             f'<br><span class="muted">Detalle: {esc(_detail(row))}</span>'  # the instructor's, in English
         body.append(f'<div class="box warn"><strong>Estado: {esc(row.status.value)}.</strong> '

@@ -1,18 +1,23 @@
 """The gradebook: students named from LMS download names, manual grades kept, one final CSV.
 
-``manual_grades.csv`` belongs to the instructor: the kit creates it, later only appends
-rows for new submissions, and never rewrites a value. ``final_grades.csv`` is rebuilt
-from it and ``grades.csv`` on every run.
+``manual_grades.csv`` belongs to the instructor: the kit creates it, later only appends rows for new submissions
+(through its one writer, ``kit.classwork.sheet``, under the same lock as ``kit review``'s saves), and never rewrites
+a value. An answer left as the template had it starts blank, like any other: it is graded 0 when someone says so.
+``final_grades.csv`` is rebuilt from it and ``grades.csv`` on every run.
 """
 import csv
 import re
 import sys
 from pathlib import Path
 
+from kit.classwork.sheet import ACCEPT, COMMENT, ManualFiles, comment_column, fields_for
 from kit.records import Status
 
-ACCEPT = "accept_flagged"
-"""The sheet's column where the instructor writes ``yes`` once a flagged submission's code has been reviewed."""
+ACCEPTED, REJECTED = "yes", "no"
+"""How the kit writes a flag decision in the sheet's ``accept_flagged`` column; a person may write ``sí``, ``1``…"""
+FINAL_STATUS = {"accepted": "accepted", "rejected": "rejected"}
+"""A flagged row's status in the gradebook once decided: ``accepted`` (its automatic points count) or ``rejected``
+(they do not; its discussion points do). Undecided, it stays ``flagged``, with no total."""
 
 # Moodle: "Ana López_123456_assignsubmission_file_lab.ipynb"; Canvas: "lopezana_12345_67890_lab.ipynb"
 # (or "lopezana_LATE_12345_67890_lab.ipynb").
@@ -31,31 +36,27 @@ def student_name(file_name: str, pattern: str | None = None) -> str:
     return Path(file_name).stem
 
 
-def ensure_manual_grades(path: Path, rows: list, manual: list, empty: dict, pattern: str | None) -> None:
-    """Create the instructor's sheet, or append rows for new submissions. Empty answers start at 0."""
-    fields = ["submission", "student", *(q.name for q in manual), ACCEPT, "comment"]
-    existing = set()
-    if path.exists():
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            existing = {r["submission"] for r in reader}
-            fields = reader.fieldnames or fields  # a sheet made by an older kit keeps its own columns
-    new = [r for r in rows if r.submission not in existing]
-    if path.exists() and not new:
-        return
-    with open(path, "a" if path.exists() else "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
-        if not existing and f.tell() == 0:
-            writer.writeheader()
-        for r in new:
-            writer.writerow({"submission": r.submission, "student": student_name(r.submission, pattern),
-                             **{q.name: "0" if empty.get(r.submission, {}).get(q.name) else "" for q in manual},
-                             ACCEPT: "", "comment": ""})
+def ensure_manual_grades(path: Path, rows: list, manual: list, pattern: str | None) -> list:
+    """Create the instructor's sheet, or append rows for new submissions, every cell blank; returns the
+    submissions added."""
+    new = [{"submission": r.submission, "student": student_name(r.submission, pattern)} for r in rows]
+    return ManualFiles(path.parent).add_rows(new, fields_for([q.name for q in manual]))
+
+
+def decision(row: dict) -> str:
+    """What a sheet's row says of its flagged submission: ``accepted`` (``yes``, ``sí``, ``1``…), ``rejected``
+    (``no``, ``0``…) or "" while undecided."""
+    text = (row.get(ACCEPT) or "").strip().lower()
+    if text in ("yes", "y", "sí", "si", "1", "true"):
+        return "accepted"
+    if text in ("no", "n", "0", "false"):
+        return "rejected"
+    return ""
 
 
 def accepted(row: dict) -> bool:
-    """Whether a sheet's row says its flagged submission was reviewed and accepted (``yes``, ``sí``, ``1``...)."""
-    return (row.get(ACCEPT) or "").strip().lower() in ("yes", "y", "sí", "si", "1", "true")
+    """Whether a sheet's row says its flagged submission was reviewed and accepted."""
+    return decision(row) == "accepted"
 
 
 def read_manual_grades(path: Path, manual: list) -> dict:
@@ -65,7 +66,7 @@ def read_manual_grades(path: Path, manual: list) -> dict:
     if not path.exists():
         return grades
     limits = {q.name: q.points for q in manual}
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         for r in csv.DictReader(f):
             values = {}
             for name, top in limits.items():
@@ -79,38 +80,47 @@ def read_manual_grades(path: Path, manual: list) -> dict:
                           f"{top:g}; left out", file=sys.stderr)
                     value = None
                 values[name] = value
-            values[ACCEPT] = accepted(r)
+            values[ACCEPT] = decision(r)
             grades[r.get("submission", "")] = values
     return grades
 
 
-def read_comments(path: Path) -> dict:
-    """{submission: the instructor's comment} from the manual sheet."""
+def read_comments(path: Path, manual: list = ()) -> dict:
+    """{submission: {"": the overall comment, question: the comment on it}} from the manual sheet (an older sheet
+    has the overall one only)."""
     if not path.exists():
         return {}
-    with open(path, newline="", encoding="utf-8") as f:
-        return {r.get("submission", ""): (r.get("comment") or "").strip() for r in csv.DictReader(f)}
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return {r.get("submission", ""): {"": (r.get(COMMENT) or "").strip(),
+                                          **{q.name: (r.get(comment_column(q.name)) or "").strip() for q in manual}}
+                for r in csv.DictReader(f)}
 
 
 def write_final(path: Path, rows: list, questions: dict, manual: list, manual_grades: dict,
                 pattern: str | None) -> list:
-    """One row per submission: automatic and manual points, total, maximum, percent. Returns the rows written.
+    """One row per submission: automatic and manual points, total, maximum, percent, and the manual questions still
+    ungraded (``missing``: the total is then incomplete, never counted as if they were 0). Returns the rows written.
 
-    A flagged submission's total stays empty until the instructor accepts it in the manual sheet; one the grader
-    failed on (``retry``) has no total until it is graded."""
+    A flagged submission's total stays empty until the instructor decides: accepted, its automatic points count;
+    rejected, only its discussion points do. One the grader failed on (``retry``) has no total until it is graded."""
     max_total = sum(questions.values()) + sum(q.points for q in manual)
     fields = ["submission", "student", "status", *questions, *(q.name for q in manual), "total", "max_total",
-              "percent"]
+              "percent", "missing"]
     written = []
     for r in rows:
         marks = manual_grades.get(r.submission, {})
-        total = r.score + sum(marks[q.name] for q in manual if marks.get(q.name) is not None)
-        held = (r.status == Status.FLAGGED and not marks.get(ACCEPT, False)) or r.status == Status.RETRY
+        decided = marks.get(ACCEPT, "") if r.status == Status.FLAGGED else ""
+        automatic = 0.0 if decided == "rejected" else r.score
+        total = automatic + sum(marks[q.name] for q in manual if marks.get(q.name) is not None)
+        held = (r.status == Status.FLAGGED and not decided) or r.status == Status.RETRY
+        missing = [q.name for q in manual if marks.get(q.name) is None]
         written.append({"submission": r.submission, "student": student_name(r.submission, pattern),
-                        "status": r.status.value, **{q: f"{r.questions.get(q, 0):g}" for q in questions},
+                        "status": FINAL_STATUS.get(decided, r.status.value),
+                        **{q: f"{r.questions.get(q, 0):g}" for q in questions},
                         **{q.name: "" if marks.get(q.name) is None else f"{marks[q.name]:g}" for q in manual},
                         "total": "" if held else f"{total:g}", "max_total": f"{max_total:g}",
-                        "percent": "" if held else f"{100 * total / max_total:.1f}" if max_total else "0"})
+                        "percent": "" if held else f"{100 * total / max_total:.1f}" if max_total else "0",
+                        "missing": " ".join(missing)})
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()

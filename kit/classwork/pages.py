@@ -1,11 +1,16 @@
 """Self-contained HTML pages: one skeleton, escaping, and images embedded as data URIs.
 
 Everything a student wrote (answers, file names, check messages that quote their values)
-is escaped; their Markdown is rendered with raw HTML disabled.
+is escaped, with every invisible or direction-changing character shown as its code; their
+Markdown is rendered with raw HTML disabled.
 """
 import base64
+import functools
 import html
 import io
+import re
+import sys
+import unicodedata
 
 from markdown_it import MarkdownIt
 
@@ -49,13 +54,37 @@ img{max-width:100%;border:1px solid #d0d7de}.pair{display:grid;grid-template-col
 """
 
 
+HIDDEN = ("Cc", "Cf", "Co", "Cs", "Zl", "Zp")
+"""Unicode categories a reader cannot see, or that reorder what they see: controls, formats (the bidirectional
+overrides and isolates, zero-width characters, tags), private use, lone surrogates, line and paragraph separators."""
+
+
+@functools.cache
+def _hidden() -> re.Pattern:
+    codes = [c for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) in HIDDEN and chr(c) not in "\n\t\r"]
+    ranges, start = [], codes[0]
+    for previous, code in zip(codes, codes[1:] + [None]):
+        if code != previous + 1:
+            ranges.append(f"\\U{start:08x}" + (f"-\\U{previous:08x}" if previous != start else ""))
+            start = code
+    return re.compile(f"[{''.join(ranges)}]")
+
+
+def visible(text) -> str:
+    """``text`` with each character a reader cannot see, or that reorders what they see, written as its code
+    (``⟦U+202E⟧``): a student's string then reads the same to everyone, whatever it hides."""
+    return _hidden().sub(lambda m: f"⟦U+{ord(m.group()):04X}⟧", str(text))
+
+
 def esc(value) -> str:
-    return html.escape(str(value), quote=True)
+    """Text for a page: invisible characters shown (``visible``), then escaped."""
+    return html.escape(visible(value), quote=True)
 
 
 def markdown(text: str) -> str:
-    """Students' (and the rubric's) Markdown as HTML: raw HTML escaped, links and images shown as text."""
-    return _MARKDOWN.render(text or "", {})
+    """Students' (and the rubric's) Markdown as HTML: raw HTML escaped, links and images shown as text, invisible
+    characters shown (``visible``)."""
+    return _MARKDOWN.render(visible(text or ""), {})
 
 
 def png(data: bytes, alt: str) -> str:

@@ -82,7 +82,15 @@ def _cost_chart(rows) -> str:
     return pages.figure(fig, "Seconds and peak memory per submission")
 
 
-def render(rows, questions: dict, cases_by_sub: dict) -> str:
+def _shown_status(row, decisions: dict) -> str:
+    """A row's status as the gradebook has it: a flagged row the instructor decided reads as that decision."""
+    decided = decisions.get(row.submission, "") if row.status == Status.FLAGGED else ""
+    return f"{row.status.value} ({decided})" if decided else row.status.value
+
+
+def render(rows, questions: dict, cases_by_sub: dict, decisions: dict | None = None) -> str:
+    """``decisions``: {submission: ``accepted``, ``rejected`` or ""} from the manual sheet, for flagged rows."""
+    decisions = decisions or {}
     max_score = sum(questions.values())
     scores = [r.score for r in rows]
     body = [f"<p>{len(rows)} submissions · mean automatic score {mean(scores) if scores else 0:.2f} / "
@@ -91,6 +99,12 @@ def render(rows, questions: dict, cases_by_sub: dict) -> str:
     body.append("<h2>Status</h2>")
     body.append(pages.table(["status", "submissions"], [[esc(s), n] for s, n in status_counts(rows).items()],
                             numeric=("submissions",)))
+    flagged = [r for r in rows if r.status == Status.FLAGGED]
+    if flagged:
+        told = Counter(decisions.get(r.submission, "") or "undecided" for r in flagged)
+        body.append(f'<p>Flagged: {told["accepted"]} accepted (their automatic points count), {told["rejected"]} '
+                    f'rejected (only their discussion points count), {told["undecided"]} undecided (no total '
+                    "yet).</p>")
     retry = [r for r in rows if r.status == Status.RETRY]
     if retry:
         body.append(f'<div class="box warn"><strong>{len(retry)} submission(s) the grader failed on</strong> (status '
@@ -128,7 +142,7 @@ def render(rows, questions: dict, cases_by_sub: dict) -> str:
 
     body.append("<h2>Grading cost per submission</h2>" + _cost_chart(rows))
     body.append(pages.table(["submission", "status", "score", "seconds", "peak MB", "message"],
-                            [[esc(r.submission), esc(r.status.value), f"{r.score:g}", f"{r.seconds:.1f}",
+                            [[esc(r.submission), esc(_shown_status(r, decisions)), f"{r.score:g}", f"{r.seconds:.1f}",
                               f"{r.peak_mb:.0f}", esc(r.message[:200])] for r in rows],
                             numeric=("score", "seconds", "peak MB")))
     return pages.page("Class report: transfer learning lab", "\n".join(body), lang="en")

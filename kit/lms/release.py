@@ -30,7 +30,7 @@ class Grade:
     percent: str
     """The percentage exactly as ``final_grades.csv`` writes it."""
     comment: str = ""
-    """The instructor's ``comment`` in ``manual_grades.csv``."""
+    """The instructor's comments in ``manual_grades.csv``: the overall one, then each question's, labelled."""
     held: list = field(default_factory=list)
     """Why it cannot be published yet (flagged and not accepted, manual grades missing); empty when it can."""
 
@@ -40,11 +40,9 @@ def read_class(out: Path) -> list:
     final = out / layout.FINAL
     if not final.exists():
         raise SystemExit(f"{final} does not exist: grade the class first (python -m kit grade FOLDER --out {out})")
-    questions = [q.name for q in manual.manual_questions()]
-    sheet = {}
-    if (out / layout.MANUAL).exists():
-        with open(out / layout.MANUAL, newline="", encoding="utf-8") as f:
-            sheet = {r["submission"]: r for r in csv.DictReader(f)}
+    manual_questions = manual.manual_questions()
+    questions = [q.name for q in manual_questions]
+    comments = gradebook.read_comments(out / layout.MANUAL, manual_questions)
     grades = []
     with open(final, newline="", encoding="utf-8") as f:
         for r in csv.DictReader(f):
@@ -56,9 +54,10 @@ def read_class(out: Path) -> list:
             missing = [q for q in questions if not (r.get(q) or "").strip()]
             if missing:
                 held.append(f"manual grades missing: {', '.join(missing)}")
+            said = comments.get(r["submission"], {})
+            text = " ".join([said.get("", ""), *(f"{q}: {said[q]}" for q in questions if said.get(q))]).strip()
             grades.append(Grade(r["submission"], r["status"], float(r["total"]) if r["total"] else None,
-                                float(r["max_total"]), r["percent"],
-                                (sheet.get(r["submission"], {}).get("comment") or "").strip(), held))
+                                float(r["max_total"]), r["percent"], text, held))
     return grades
 
 
@@ -136,6 +135,9 @@ def scaled(grade: Grade, maximum: float) -> float:
 def comment_text(grade: Grade) -> str:
     """What the student reads beside the grade in the LMS (Spanish)."""
     text = f"Laboratorio de transfer learning: {grade.total:g} de {grade.max_total:g} puntos ({grade.percent} %)."
+    if grade.status == "rejected":
+        text += (" Tras revisar tu código, los puntos automáticos no se aceptaron: cuentan los de las preguntas de "
+                 "discusión.")
     return f"{text} {grade.comment}" if grade.comment else text
 
 

@@ -108,6 +108,16 @@ class Flags(Base):
         self.reply(self.app.klass.flags)
 
 
+class Answer(Base):
+    def get(self):
+        self.reply(self.app.klass.answer, self.get_query_argument("submission"), self.get_query_argument("question"))
+
+
+class Pending(Base):
+    def get(self):
+        self.reply(self.app.klass.pending)
+
+
 class Change(Base):
     """``POST /api/<what>``: one change, saved at once; 409 with the value now there when it changed meanwhile."""
 
@@ -118,15 +128,17 @@ class Change(Base):
                                              data.get("expected")),
             "value": lambda: store.set_value(data["submission"], data["question"], str(data.get("value", "")),
                                              data.get("expected")),
-            "comment": lambda: store.set_comment(data["submission"], str(data.get("comment", "")),
-                                                 data.get("expected")),
-            "flag": lambda: store.decide_flag(data["submission"], bool(data["accept"]), str(data.get("note", "")),
+            "zero": lambda: store.zero_unanswered(data["question"], [str(s) for s in data["submissions"]]),
+            "comment": lambda: store.set_comment(data["submission"], str(data.get("question") or ""),
+                                                 str(data.get("comment", "")), data.get("expected")),
+            "draft": lambda: store.save_draft(data["submission"], str(data.get("note", ""))),
+            "flag": lambda: store.decide_flag(data["submission"], str(data["decision"]), str(data.get("note", "")),
                                               data.get("expected")),
             "item-points": lambda: store.set_item_points(data["question"], str(data["item"]), str(data["points"]),
                                                          bool(data.get("confirm"))),
             "item-add": lambda: store.add_item(data["question"], str(data.get("text", "")),
                                                str(data.get("points", ""))),
-            "publish": self.app.publish,
+            "publish": lambda: self.app.publish_checked(bool(data.get("confirm"))),
         }
         if what not in calls:
             raise tornado.web.HTTPError(404)
@@ -146,6 +158,14 @@ class App:
         self.origins = {f"http://{h}" for h in self.hosts}
         self.shell = (STATIC / "review.html").read_text(encoding="utf-8").replace("{{token}}", token)
 
+    def publish_checked(self, confirm: bool) -> dict:
+        """Publish, or first say what is still undecided (blank discussion points, undecided flags, rows to regrade):
+        then only once the grader confirms."""
+        pending = self.klass.pending()
+        if pending["any"] and not confirm:
+            return {"published": "", "pending": pending}
+        return self.publish() | {"pending": pending}
+
     def application(self) -> tornado.web.Application:
         args = {"app": self}
         return tornado.web.Application([
@@ -155,5 +175,7 @@ class App:
             (r"/api/question/(\w+)", Question, args),
             (r"/api/run", Run, args),
             (r"/api/flags", Flags, args),
+            (r"/api/answer", Answer, args),
+            (r"/api/pending", Pending, args),
             (r"/api/([\w-]+)", Change, args),
         ])

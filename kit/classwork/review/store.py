@@ -1,33 +1,17 @@
-"""Every change ``kit review`` makes, saved at once: ``manual_grades.csv`` (still the source of truth, still yours to
-edit in a spreadsheet) and, beside it, ``manual_review.json`` (which rubric items each student received, the items'
-points, the notes on flagged rows).
+"""Every change ``kit review`` makes, saved at once through the sheet's one writer (``kit.classwork.sheet``):
+``manual_grades.csv`` (still the source of truth, still yours to edit in a spreadsheet) and ``manual_review.json``.
 
 Each change is a compare-and-set: the page sends the value it showed, and a cell that changed since (another tab,
-another grader, the spreadsheet) is never overwritten; the change is refused with the value now there. Each file is
-replaced whole (a temporary file, fsync, rename), under a lock that other ``kit review`` processes on the same
-``--out`` respect, so a crash or a kill leaves the old file or the new one, never half of one.
+another grader, the spreadsheet) is never overwritten; the change is refused with the value now there.
 """
-import csv
-import fcntl
-import io
-import json
-import os
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
-from kit import layout
 from kit.classwork import gradebook
 from kit.classwork.rubric import Item, number
+from kit.classwork.sheet import ACCEPT, COMMENT, ManualFiles, Refused, Sheet, comment_column  # noqa: F401
 
-RECORD = "manual_review.json"
-LOCK = ".manual_grades.lock"
-ACCEPTED = "yes"
-
-
-class Refused(ValueError):
-    """A change that was not saved; the message says why, for the instructor."""
+DECISIONS = {"accept": gradebook.ACCEPTED, "reject": gradebook.REJECTED}
+"""A flag decision as the page sends it, and as the sheet's ``accept_flagged`` column holds it."""
 
 
 class Conflict(Refused):
@@ -38,67 +22,31 @@ class Conflict(Refused):
         self.now = now
 
 
-@dataclass
-class Sheet:
-    """``manual_grades.csv`` as read: its columns in order and its rows, every value the text it holds."""
-
-    fields: list
-    rows: list
-
-    def row(self, submission: str) -> dict:
-        found = [r for r in self.rows if r.get("submission") == submission]
-        if len(found) != 1:
-            raise Refused(f"{submission}: {'no row' if not found else f'{len(found)} rows'} in manual_grades.csv "
-                          "for this submission (was the sheet edited?); nothing was saved. Fix the sheet, then "
-                          "reload the page.")
-        return found[0]
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
-
 class Store:
-    """The class's manual grades under ``out``: read fresh for every change, written atomically."""
+    """The class's manual grades under ``out``: read fresh for every change, written by ``ManualFiles``."""
 
-    def __init__(self, out: Path, questions: list, rubrics: dict):
-        self.out = Path(out)
-        self.sheet_path = self.out / layout.MANUAL
-        self.record_path = self.out / RECORD
+    def __init__(self, out, questions: list, rubrics: dict):
+        self.files = ManualFiles(out)
+        self.out = self.files.out
+        self.sheet_path = self.files.sheet_path
+        self.record_path = self.files.record_path
         self.questions = {q.name: q for q in questions}
         self.master = rubrics
         """{question: the master's ``Item`` list}."""
 
     # -- reading ---------------------------------------------------------------------------------------------------
-    def sheet(self) -> Sheet:
-        if not self.sheet_path.exists():
+    def read(self) -> tuple:
+        """(the sheet, the record), one consistent pair; ``Refused`` when the class was never graded."""
+        sheet, record = self.files.read()
+        if sheet is None:
             raise Refused(f"{self.sheet_path} does not exist: grade the class first (python -m kit grade)")
-        with open(self.sheet_path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            return Sheet(list(reader.fieldnames or []), list(reader))
+        return sheet, record
+
+    def sheet(self) -> Sheet:
+        return self.read()[0]
 
     def record(self) -> dict:
-        try:
-            data = json.loads(self.record_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            data = {}
-        except ValueError as exc:
-            raise Refused(f"{self.record_path} is not valid JSON ({exc}); it was not overwritten") from None
-        for key in ("rubric", "items", "flags"):
-            data.setdefault(key, {})
-        return data
+        return self.read()[1]
 
     def rubric(self, record: dict | None = None) -> dict:
         """{question: its current ``Item`` list}: the master's, with the points changed and the items added while
@@ -129,41 +77,31 @@ class Store:
         return text, value, ""
 
     # -- writing ---------------------------------------------------------------------------------------------------
-    @contextmanager
-    def _locked(self):
-        with open(self.out / LOCK, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def _change(self, apply):
+        def guarded(sheet, record):
+            if sheet is None:
+                raise Refused(f"{self.sheet_path} does not exist: grade the class first (python -m kit grade)")
+            return apply(sheet, record)
 
-    def _write_sheet(self, sheet: Sheet) -> None:
-        buffer = io.StringIO(newline="")
-        writer = csv.DictWriter(buffer, fieldnames=sheet.fields, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(sheet.rows)
-        _replace(self.sheet_path, buffer.getvalue().encode("utf-8"))
-
-    def _write_record(self, record: dict) -> None:
-        _replace(self.record_path, json.dumps(record, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8"))
+        return self.files.change(guarded)
 
     def _question(self, question: str):
         if question not in self.questions:
             raise Refused(f"{question!r} is not a question graded by hand")
         return self.questions[question]
 
-    def _expect(self, row: dict, column: str, expected, what: str) -> None:
-        now = (row.get(column) or "").strip() if column != "comment" else (row.get(column) or "")
-        if expected is not None and now != (expected if column == "comment" else str(expected).strip()):
+    @staticmethod
+    def _expect(row: dict, column: str, expected, what: str, exact: bool = False) -> None:
+        now = (row.get(column) or "") if exact else (row.get(column) or "").strip()
+        if expected is not None and now != (expected if exact else str(expected).strip()):
             raise Conflict(f"{row.get('submission')}: {what} changed since this page showed it (another tab, another "
                            f"grader or the spreadsheet): it is now {now!r}. Your change was not saved.", now)
 
     def set_items(self, submission: str, question: str, ids: list, expected: str | None) -> dict:
         """Give ``submission`` exactly the rubric items ``ids`` for ``question``; its points become their sum."""
         q = self._question(question)
-        with self._locked():
-            sheet, record = self.sheet(), self.record()
+
+        def apply(sheet, record):
             row = sheet.row(submission)
             self._expect(row, question, expected, question)
             known = {i.id: i for i in self.rubric(record)[question]}
@@ -176,9 +114,9 @@ class Store:
                               f"{question}; nothing was saved")
             row[question] = f"{total:g}"
             record["items"].setdefault(submission, {})[question] = sorted(set(ids), key=_order)
-            self._write_record(record)
-            self._write_sheet(sheet)
             return {"value": row[question], "items": record["items"][submission][question]}
+
+        return self._change(apply)
 
     def set_value(self, submission: str, question: str, text: str, expected: str | None) -> dict:
         """Type ``question``'s points for ``submission`` (``1,5`` reads as 1.5; empty clears it)."""
@@ -186,41 +124,81 @@ class Store:
         text = (text or "").strip()
         if text:
             text = f"{_points(text, q.points, f'for {question}'):g}"
-        with self._locked():
-            sheet, record = self.sheet(), self.record()
+
+        def apply(sheet, record):
             row = sheet.row(submission)
             self._expect(row, question, expected, question)
             row[question] = text
             record["items"].get(submission, {}).pop(question, None)  # typed: no longer the sum of items
-            self._write_record(record)
-            self._write_sheet(sheet)
             return {"value": text, "items": []}
 
-    def set_comment(self, submission: str, comment: str, expected: str | None) -> dict:
-        with self._locked():
-            sheet = self.sheet()
-            if "comment" not in sheet.fields:
-                raise Refused("manual_grades.csv has no 'comment' column")
-            row = sheet.row(submission)
-            self._expect(row, "comment", expected, "the comment")
-            row["comment"] = comment
-            self._write_sheet(sheet)
-            return {"comment": comment}
+        return self._change(apply)
 
-    def decide_flag(self, submission: str, accept: bool, note: str, expected: str | None) -> dict:
-        """Accept a flagged row (its points count) or keep it held, with a note for the record."""
-        with self._locked():
-            sheet, record = self.sheet(), self.record()
-            if gradebook.ACCEPT not in sheet.fields:
-                raise Refused(f"manual_grades.csv has no {gradebook.ACCEPT!r} column")
+    def zero_unanswered(self, question: str, submissions: list) -> dict:
+        """0 points for each of ``submissions`` (answers the page showed as not answered) whose cell is still empty;
+        a cell filled meanwhile is left as it is."""
+        self._question(question)
+
+        def apply(sheet, record):
+            given, kept = [], []
+            for submission in submissions:
+                row = sheet.row(submission)
+                if (row.get(question) or "").strip():
+                    kept.append(submission)
+                    continue
+                row[question] = "0"
+                record["items"].get(submission, {}).pop(question, None)
+                given.append(submission)
+            return {"zeroed": given, "kept": kept}
+
+        return self._change(apply)
+
+    def set_comment(self, submission: str, question: str, comment: str, expected: str | None) -> dict:
+        """The comment on ``question`` (shown under it on the student's page), or with ``question`` "" the
+        submission's overall comment. An older sheet gains the question's column."""
+        if question:
+            self._question(question)
+        column = comment_column(question) if question else COMMENT
+
+        def apply(sheet, record):
+            sheet.ensure_column(column)
             row = sheet.row(submission)
-            self._expect(row, gradebook.ACCEPT, expected, "the review decision")
-            row[gradebook.ACCEPT] = ACCEPTED if accept else ""
+            self._expect(row, column, expected, "the comment", exact=True)
+            row[column] = comment
+            return {"comment": comment, "question": question}
+
+        return self._change(apply)
+
+    def save_draft(self, submission: str, note: str) -> dict:
+        """A note typed for a flagged row and not yet decided: kept until a decision takes it."""
+        def apply(sheet, record):
+            sheet.row(submission)
+            if note.strip():
+                record["drafts"][submission] = note
+            else:
+                record["drafts"].pop(submission, None)
+            return {"draft": note}
+
+        return self._change(apply)
+
+    def decide_flag(self, submission: str, decision: str, note: str, expected: str | None) -> dict:
+        """Accept a flagged row (its automatic points count) or reject it (they do not; the discussion's do), with a
+        note for the record; the draft note goes with the decision."""
+        if decision not in DECISIONS:
+            raise Refused(f"a flag decision is one of {', '.join(DECISIONS)}, not {decision!r}")
+
+        def apply(sheet, record):
+            if ACCEPT not in sheet.fields:
+                raise Refused(f"manual_grades.csv has no {ACCEPT!r} column")
+            row = sheet.row(submission)
+            self._expect(row, ACCEPT, expected, "the review decision")
+            row[ACCEPT] = DECISIONS[decision]
             record["flags"].setdefault(submission, []).append(
-                {"decision": "accept" if accept else "hold", "note": note, "at": time.strftime("%Y-%m-%d %H:%M:%S")})
-            self._write_record(record)
-            self._write_sheet(sheet)
-            return {"accept": row[gradebook.ACCEPT], "history": record["flags"][submission]}
+                {"decision": decision, "note": note, "at": time.strftime("%Y-%m-%d %H:%M:%S")})
+            record["drafts"].pop(submission, None)
+            return {"accept": row[ACCEPT], "history": record["flags"][submission]}
+
+        return self._change(apply)
 
     def holders(self, question: str, item: str, record: dict | None = None) -> list:
         record = self.record() if record is None else record
@@ -231,8 +209,8 @@ class Store:
         the answer says how many students it would re-score."""
         q = self._question(question)
         points = _points(text, q.points, f'for an item of {question}')
-        with self._locked():
-            sheet, record = self.sheet(), self.record()
+
+        def apply(sheet, record):
             items = {i.id: i for i in self.rubric(record)[question]}
             if item not in items:
                 raise Refused(f"{question}: no rubric item {item}")
@@ -254,28 +232,28 @@ class Store:
                     raise Refused(f"{submission} would get {total:g} of {q.points:g} points for {question}; "
                                   "nothing was changed")
                 changes[submission] = f"{total:g}"
-            if not confirm:
-                return {"affected": len(changes), "skipped": skipped, "saved": False}
-            record["rubric"].setdefault(question, {}).setdefault("points", {})[item] = points
-            for submission, value in changes.items():
-                sheet.row(submission)[question] = value
-            self._write_record(record)
-            self._write_sheet(sheet)
-            return {"affected": len(changes), "skipped": skipped, "saved": True}
+            if confirm:
+                record["rubric"].setdefault(question, {}).setdefault("points", {})[item] = points
+                for submission, value in changes.items():
+                    sheet.row(submission)[question] = value
+            return {"affected": len(changes), "skipped": skipped, "saved": confirm}
+
+        return self._change(apply)
 
     def add_item(self, question: str, text: str, points_text: str) -> dict:
-        q = self._question(question)
+        self._question(question)
         text = " ".join((text or "").split())
         if not text:
             raise Refused("a rubric item needs its text")
-        points = _points(points_text, q.points, f'for an item of {question}')
-        with self._locked():
-            record = self.record()
+        points = _points(points_text, self.questions[question].points, f'for an item of {question}')
+
+        def apply(sheet, record):
             added = record["rubric"].setdefault(question, {}).setdefault("added", [])
             item = {"id": f"+{len(added) + 1}", "text": text, "points": points}
             added.append(item)
-            self._write_record(record)
             return item
+
+        return self._change(apply)
 
 
 def _points(text: str, top: float, what: str) -> float:
