@@ -409,3 +409,55 @@ def test_the_page_shows_hidden_characters_and_keeps_its_controls_in_view_beside_
             browser.close()
     finally:
         server.close()
+
+
+@pytest.mark.slow
+def test_nothing_typed_is_dropped_silently(tmp_path):
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    subs, out = review_class.write(tmp_path)
+    server = Review(out)
+    dialogs = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.type), d.accept()))
+            page.goto(server.url)
+            page.locator("#answer").wait_for()
+            page.keyboard.press("s")
+            page.keyboard.type("1,5")
+            page.keyboard.press("Tab")                       # Tab saves, as Enter does
+            page.locator("#status.ok", has_text="ana, q8_1_mejora = 1.5").wait_for(timeout=10_000)
+            page.locator("body").click(position={"x": 5, "y": 5})
+            page.keyboard.press("j")
+            page.keyboard.press("s")
+            page.keyboard.type("2")
+            page.locator("h1").click()                       # leaving the field saves
+            page.locator("#status.ok", has_text="bruno, q8_1_mejora = 2").wait_for(timeout=10_000)
+            page.keyboard.press("j")
+            page.keyboard.press("s")
+            page.keyboard.type("1")
+            page.keyboard.press("Escape")                    # Esc discards, and says so
+            page.locator("#status.error", has_text="Discarded: 1 typed for carla was not saved").wait_for()
+            page.keyboard.press("f")                         # a note for eva's flag, left undecided
+            page.locator("#flag-state").wait_for()
+            page.keyboard.press("c")
+            page.keyboard.type("a medio revisar")
+            page.keyboard.press("Escape")
+            page.locator("#status.ok", has_text="Draft kept: eva's note").wait_for(timeout=10_000)
+            leaving = "() => { const e = new Event('beforeunload', {cancelable: true}); " \
+                      "window.dispatchEvent(e); return e.defaultPrevented; }"
+            assert page.evaluate(leaving) is False           # everything saved: the page may go
+            page.keyboard.press("c")
+            page.keyboard.type(", y sigo")                   # typed and not yet left: leaving the page asks
+            # (headless Chromium shows no beforeunload dialog at all: the page's own handler is asked instead)
+            assert page.evaluate(leaving) is True
+            browser.close()
+    finally:
+        server.close()
+    sheet = _sheet(out)
+    assert (sheet["ana.ipynb"][Q1], sheet["bruno.ipynb"][Q1], sheet["carla.ipynb"][Q1]) == ("1.5", "2", "")
+    assert ManualFiles(out).read()[1]["drafts"]["eva.ipynb"].startswith("a medio revisar")
+    assert dialogs == []

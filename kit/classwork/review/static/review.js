@@ -502,7 +502,7 @@ function unsaved() {
 }
 
 window.addEventListener("beforeunload", (event) => {
-  if (unsaved()) { event.preventDefault(); event.returnValue = ""; }
+  if (unsaved()) { event.preventDefault(); event.returnValue = "unsaved changes"; return "unsaved changes"; }
 });
 
 document.addEventListener("keydown", (event) => {
