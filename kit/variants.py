@@ -335,6 +335,57 @@ VARIANTS.update({
 })
 
 
+# Honest grading, fourth round. 1. Every fit of the lab's model counts, each judged by the phase it belongs to; a fit
+# of another model is not the lab's; weights trained outside a fit are charged to the phase they change.
+WARM_UP = ("model.compile(optimizer=keras.optimizers.Adam(), loss=keras.losses.CategoricalCrossentropy(),\n"
+           "              metrics=[keras.metrics.CategoricalAccuracy()])\n")
+RESTO = "for clave, valores in resto.history.items():\n    {history}.history[clave] += valores\n"
+VARIANTS.update({
+    "x37_warm_up_fit_unfrozen_at_default_rate": [
+        (REFREEZE, REFREEZE + "\n\n" + WARM_UP + "model.fit(x_train, y_train_cat, epochs=2, verbose=0)  # calentamiento")],
+    "x38_five_more_head_epochs_before_the_baseline": [
+        (BASELINE, "model.fit(x_train, y_train_cat, epochs=initial_epochs + 5, initial_epoch=initial_epochs,\n"
+                   "          validation_data=(x_test, y_test_cat), verbose=0)  # cinco épocas más\n" + BASELINE)],
+    "x39_train_on_batch_between_the_phases": [
+        (REFREEZE, REFREEZE + "\n\n" + WARM_UP.replace("Adam()", "Adam(1e-3)") + "for _ in range(3):\n"
+                   "    model.train_on_batch(x_train[:32], y_train_cat[:32])")],
+    "ok30_phase1_split_in_two_fits": [
+        (FIT1, FIT1.replace("epochs=initial_epochs,", "epochs=10,") + "\nresto = model.fit(\n    x_train,\n"
+               "    y_train_cat,\n    epochs=initial_epochs,\n    initial_epoch=10,\n"
+               "    validation_data=(x_test, y_test_cat)\n)\n" + RESTO.format(history="history")
+               + "history.epoch += resto.epoch")],
+    "ok31_a_scratch_model_of_ones_own": [
+        (BASELINE, "prueba_rapida = keras.Sequential([layers.Input(INPUT_SHAPE), layers.Flatten(),\n"
+                   "                                 layers.Dense(num_classes, activation='softmax')])\n"
+                   "prueba_rapida.compile(optimizer='adam', loss='categorical_crossentropy')\n"
+                   "prueba_rapida.fit(x_train[:32], y_train_cat[:32], epochs=1, verbose=0)\n" + BASELINE)],
+    "ok32_phase2_split_in_two_fits": [
+        (FIT2, FIT2.replace("epochs=total_epochs,", "epochs=20,") + "\nresto = model.fit(\n    x_train,\n"
+               "    y_train_cat,\n    epochs=total_epochs,\n    validation_data=(x_test, y_test_cat),\n"
+               "    initial_epoch=20\n)\n" + RESTO.format(history="history_fine_tune").rstrip("\n"))],
+    # 2. Phase 2 validates on the test set, as phase 1: judged by value with q1's rules.
+    "x40_phase2_validates_on_training_set": [
+        (FIT2, FIT2.replace("validation_data=(x_test, y_test_cat)", "validation_data=(x_train, y_train_cat)"))],
+    "x41_phase2_validation_split": [
+        (FIT2, FIT2.replace("validation_data=(x_test, y_test_cat)", "validation_split=0.2"))],
+    "x42_phase2_validation_labels_shuffled": [
+        (FIT2, "y_prueba = y_test_cat[np.random.default_rng(0).permutation(len(y_test_cat))]\n"
+               + FIT2.replace("validation_data=(x_test, y_test_cat)", "validation_data=(x_test, y_prueba)"))],
+    "ok33_phase2_validates_on_a_shuffled_test_copy": [
+        (FIT2, "orden = np.random.default_rng(1).permutation(len(x_test))\n"
+               + FIT2.replace("validation_data=(x_test, y_test_cat)", "validation_data=(x_test[orden], y_test_cat[orden])"))],
+    # 3. The optimizer judged by what it does: Adam that clips its gradients, or wrapped to scale the loss, is Adam.
+    "ok34_phase2_adam_clipnorm": [(RECOMPILE, "optimizer=keras.optimizers.Adam(learning_rate=1e-5, clipnorm=1.0),")],
+    "ok35_phase2_loss_scale_optimizer": [
+        (RECOMPILE, "optimizer=keras.optimizers.LossScaleOptimizer(keras.optimizers.Adam(learning_rate=1e-5)),")],
+    "ok36_phase1_adam_clipvalue": [("optimizer=keras.optimizers.Adam(),", "optimizer=keras.optimizers.Adam(clipvalue=0.5),")],
+    "x43_phase2_adam_with_an_update_of_its_own": [
+        (RECOMPILE, "optimizer=AdamDoble(learning_rate=1e-5),"),
+        ("INPUT_SHAPE = (32, 32, 3)\n", "INPUT_SHAPE = (32, 32, 3)\n\nclass AdamDoble(keras.optimizers.Adam):\n"
+         "    def update_step(self, gradient, variable, learning_rate):\n"
+         "        super().update_step(gradient, variable, learning_rate * 2)\n\n")],
+})
+
 # -- tampering: b5's wrong learning rate (q4 loses a point), plus code that reaches into grading to win it back.
 # Each must end as a row flagged for review; the checks load from their files, so some also forge nothing.
 TAMPERED = RECOMPILE, "optimizer=keras.optimizers.Adam(learning_rate=1e-4),"
@@ -460,6 +511,11 @@ EQUIVALENT_GROUPS = {
     "ok18_subplots_a_pipeline_an_own_adam_and_a_softmax_layer": (
         "ok9_subplots_axes_api", "ok18_tf_data_pipeline", "ok26_loss_as_lambda", "ok27_adam_subclass",
         "ok8_softmax_as_separate_layer", "ok22_dropout_frozen_head_still_trains"),
+    "ok30_phases_split_a_scratch_model_and_clipped_adam": (
+        "ok30_phase1_split_in_two_fits", "ok32_phase2_split_in_two_fits", "ok31_a_scratch_model_of_ones_own",
+        "ok34_phase2_adam_clipnorm", "ok36_phase1_adam_clipvalue"),
+    "ok33_validation_on_a_shuffled_test_copy_and_a_loss_scale_optimizer": (
+        "ok33_phase2_validates_on_a_shuffled_test_copy", "ok35_phase2_loss_scale_optimizer"),
 }
 GROUPED = {name for group in EQUIVALENT_GROUPS.values() for name in group}
 

@@ -46,6 +46,20 @@ def _fits():
     return fits
 
 
+def _settle():
+    """In the student's own kernel, anything that trained the model since its last fit is recorded now."""
+    settle = getattr(AUDIT, "settle", None)
+    if settle is not None:
+        settle()
+
+
+def phases():
+    """(phase 1's fits, phase 2's fits): every completed fit of the lab's model, each in the phase it belongs to
+    (``Audit.phases``)."""
+    _fits()
+    return AUDIT.phases()
+
+
 def phase1():
     return _fits()[0]
 
@@ -55,6 +69,73 @@ def phase2():
     expect(len(fits) >= 2, "Solo se encontró un entrenamiento: falta el `model.fit(...)` de la fase 2 "
                            "(ajuste fino) sobre el mismo modelo.")
     return fits[-1]
+
+
+def phase1_fits():
+    return phases()[0]
+
+
+def phase2_fits():
+    phase2()
+    return phases()[1]
+
+
+def after_phase1():
+    """How many fits of the lab's model had ended when phase 1 was over."""
+    return len(phase1_fits())
+
+
+def place(call):
+    """Where a call (a fit, or a call recorded outside one) was made, for a message: ``celda 12, línea 3:
+    `model.fit(...)``` (the grader numbers the cell; in the student's own kernel, the line and its code)."""
+    known = call.get("place") if isinstance(call, dict) else getattr(call, "place", None)
+    if known:
+        return known
+    where = call.get("site") if isinstance(call, dict) else getattr(call, "site", None)
+    if not isinstance(where, (list, tuple)) or len(where) < 3:
+        return "celda en que se hizo"
+    return f"línea {where[1]}: `{where[2]}`"
+
+
+def _trained_text(fit):
+    """What a fit trained, in words: ``la cabeza``, ``las últimas 40 capas de la base y la cabeza``..."""
+    trains = [i for i, t in enumerate(fit.base_layer_trains) if t]
+    head = " y la cabeza" if fit.head_trainable_count else ""
+    weighted = [i for i, w in enumerate(fit.base_layer_has_weights) if w]
+    if not trains:
+        return "la cabeza" if head else "nada"
+    if trains == weighted:
+        return "toda la base" + head
+    if trains == [i for i in weighted if i >= fit.base_layer_count - N_TUNED]:
+        return f"las últimas {N_TUNED} capas de la base{head}"
+    return f"{len(trains)} capas de la base con pesos{head}"
+
+
+def _rate_of(fit):
+    rates = trained_rates(fit)
+    return f"{max(rates):.3g}" if rates else "desconocida"
+
+
+def _extra(fit, when):
+    """A fit outside the two the lab names, in words: where it is, what it trained, how long, at what rate."""
+    epochs = len(fit.epoch)
+    return (f"una llamada a `fit` más, en la {place(fit)}, entrenó {_trained_text(fit)} {epochs} "
+            f"época{'' if epochs == 1 else 's'} con tasa {_rate_of(fit)} {when}")
+
+
+def _judge_each(fits, named, when, judge):
+    """``judge(fit, subject)`` for every fit of a phase: its named fit as the lab words it (``subject`` None); any
+    other with what it is in front (``_extra``) and ``esa llamada`` as the subject, so that the message names the
+    fit that broke the rule."""
+    for fit in fits:
+        if fit is named:
+            judge(fit, None)
+            continue
+        try:
+            judge(fit, "esa llamada")
+        except AssertionError as problem:
+            extra, text = _extra(fit, when), str(problem)
+            fail(f"{extra[0].upper()}{extra[1:]}: {text[0].lower()}{text[1:]}")
 
 
 def _base_layer_range(fit):
@@ -112,6 +193,10 @@ class Prepared(NamedTuple):
 
 FED = "los datos que recibió `model.fit` en la fase 1"
 FED2 = "los datos que recibió `model.fit` en la fase 2"
+VAL1 = "los datos con que se validó la fase 1"
+VAL2 = "los datos con que se validó la fase 2"
+SPLITS = {"train": ("de entrenamiento", "y_train"), "test": ("de prueba", "y_test")}
+"""``load_data()``'s two sets, as a message names them: (which images, the labels' variable)."""
 
 
 def _fed(fit, where=FED):
@@ -186,28 +271,38 @@ def match_images(x, reference):
     return None
 
 
+def _sets(split):
+    """(``load_data()``'s set named ``split``, the other one)."""
+    train, test = AUDIT.train_set(), AUDIT.test_set()
+    return (train, test) if split == "train" else (test, train)
+
+
 def check_images(env):
     _judge_images(_prepared(env), exact_dtype=True)
 
 
-def _judge_images(data, exact_dtype):
+def _judge_images(data, exact_dtype, split="train"):
     x, raw, where = data.x, data.x_raw, data.where
+    which = SPLITS[split][0]
     expect(x is not None and x.ndim == 4,
            f"En {where} se esperaban las imágenes (N, 32, 32, 3), pero {_describe(raw)}.")
-    train = AUDIT.train_set()
-    expect(train is not None, "No se llamó a `keras.datasets.cifar10.load_data()`.")
-    expected = train[0].shape
+    reference, other = _sets(split)
+    expect(reference is not None, "No se llamó a `keras.datasets.cifar10.load_data()`.")
+    expected = reference[0].shape
     expect(x.shape[1:] == expected[1:],
            f"Las imágenes en {where} tienen forma {(_count(data),) + x.shape[1:]}; se esperaba {expected} "
-           "(las de entrenamiento de CIFAR-10).")
+           f"(las {which} de CIFAR-10).")
+    sample = _sample(x)
+    if split == "test" and match_images(sample, other[0]) is not None:
+        fail(f"En {where} están las imágenes de entrenamiento: valida con las de prueba, "
+             "`validation_data=(x_test, y_test_cat)`, como en la fase 1 del laboratorio.")
     expect(_count(data) == expected[0],
-           f"En {where} hay {_count(data)} imágenes; se esperaban las {expected[0]} de entrenamiento de CIFAR-10 "
+           f"En {where} hay {_count(data)} imágenes; se esperaban las {expected[0]} {which} de CIFAR-10 "
            "(todas, una vez por época).")
     if exact_dtype and hasattr(raw, "dtype"):  # a list has no dtype of its own: its values are judged below
         expect(x.dtype == np.float32, f"Las imágenes en {where} son {x.dtype}; se esperaba float32: "
                                       "conviértelas con `.astype('float32')`.")
-    sample = _sample(x)
-    matched = match_images(sample, train[0])
+    matched = match_images(sample, reference[0])
     if matched is not None and matched[1] in ("0..255", "[-1, 1]"):
         return  # [-1, 1]: EfficientNetV2's input without its own preprocessing; q2 judges if the base agrees
     sample = sample.astype(np.float64)
@@ -222,16 +317,40 @@ def check_labels(env):
     _judge_labels(_prepared(env))
 
 
-def _judge_labels(data):
+def validation_problem(fit, where):
+    """q1's rules for the data a fit validated on, against ``load_data()``'s test set (the seed validates there),
+    by value in any container and order: the message of the first one broken, or None. None too when the fit
+    validated on nothing (its curves are then missing, which q7 judges)."""
+    split = getattr(fit, "validation_split", 0) or 0
+    if split:
+        return (f"{where[0].upper()}{where[1:]} son un {100 * split:.0f} % de los de entrenamiento "
+                f"(`validation_split={split:g}`): valida con el conjunto de prueba, "
+                "`validation_data=(x_test, y_test_cat)`.")
+    if getattr(fit, "validation", None) is None:
+        return None
+    data = Prepared(_values(fit.validation), _values(getattr(fit, "validation_y", None)), fit.validation,
+                    getattr(fit, "validation_y", None), where, getattr(fit, "validation_step", 1) or 1,
+                    getattr(fit, "validation_count", None))
+    try:
+        _judge_images(data, exact_dtype=False, split="test")
+        _judge_labels(data, split="test")
+    except AssertionError as problem:
+        return str(problem)
+    return None
+
+
+def _judge_labels(data, split="train"):
     y, raw, where = data.y, data.y_raw, data.where
-    train = AUDIT.train_set()
-    expect(train is not None, "No se llamó a `keras.datasets.cifar10.load_data()`.")
+    reference, _ = _sets(split)
+    variable = SPLITS[split][1]
+    expect(reference is not None, "No se llamó a `keras.datasets.cifar10.load_data()`.")
+    train = reference
     labels = train[1].reshape(-1)
     count = data.count if data.count is not None else len(y) if y is not None and y.ndim else 0
     expect(y is not None and y.ndim == 2 and y.shape[1] == 10 and count == len(labels),
            f"En {where} se esperaban etiquetas one-hot de forma ({len(labels)}, 10), pero "
            f"{_describe(raw) if data.count is None or y is None else f'hay {count} de forma {y.shape[1:]}'}. "
-           "Usa `keras.utils.to_categorical(y_train, 10)`.")
+           f"Usa `keras.utils.to_categorical({variable}, 10)`.")
     expect(np.allclose(y.sum(axis=1), 1) and np.all((np.isclose(y, 0)) | np.isclose(y, 1)),
            f"Las etiquetas en {where} tienen la forma correcta, pero no son one-hot (un 1 por fila).")
     # Each label must be its own image's: matched by content when the images can be (any order), else by position.
@@ -247,7 +366,7 @@ def _judge_labels(data):
         keep = positions < len(labels)
         wanted, got = labels[positions[keep]], np.argmax(y[keep], axis=1)
     expect(np.array_equal(wanted, got),
-           f"Las etiquetas en {where} tienen la forma correcta, pero no son el one-hot de `y_train` "
+           f"Las etiquetas en {where} tienen la forma correcta, pero no son el one-hot de `{variable}` "
            f"de cada imagen ({int(np.sum(wanted != got))} de {len(got)} comprobadas no coinciden).")
 
 
@@ -282,6 +401,12 @@ def check_base_requested(env=None):
                    f"La fase 1 recibió imágenes en [{low:.1f}, {top:.1f}], pero la base reescala por sí misma "
                    "valores de 0 a 255: no las reescales, o crea la base con include_preprocessing=False.")
     _check_fed(fed, _variables(env or {}))
+    # And it validated on the test set, by q1's rules (phase 2 is judged alike in q4); the mistake its training data
+    # made already (images rescaled, integer labels) is charged once, where those are judged.
+    training = _data_problem(fed)
+    for each in phase1_fits():
+        problem = validation_problem(each, VAL1 if each is fit else "los datos con que validó esa llamada")
+        expect(problem is None or _kind(problem) == _kind(training or ""), problem or "")
 
 
 def _same_data(fed, prepared):
@@ -311,13 +436,19 @@ def _check_fed(fed, prepared):
 
 
 def check_phase1_frozen():
-    fit = phase1()
-    trains = [i for i, t in enumerate(fit.base_layer_trains) if t]
-    expect(not trains,
-           f"Al empezar la fase 1 había {len(trains)} capas de la base entrenables: congela la base "
-           "(`base_model.trainable = False`) antes de compilar y entrenar (extracción de características).")
-    expect(fit.head_trainable_count > 0,
-           "Al empezar la fase 1 no había ningún peso entrenable: congela solo la base, no el modelo entero.")
+    group = phase1_fits()
+
+    def judge(fit, subject):
+        trains = [i for i, t in enumerate(fit.base_layer_trains) if t]
+        expect(not trains,
+               f"{'Al empezar la fase 1' if subject is None else 'al empezar ' + subject} había {len(trains)} capas de "
+               "la base entrenables: congela la base (`base_model.trainable = False`) antes de compilar y entrenar "
+               "(extracción de características).")
+        expect(fit.head_trainable_count > 0,
+               f"{'Al empezar la fase 1' if subject is None else 'al empezar ' + subject} no había ningún peso "
+               "entrenable: congela solo la base, no el modelo entero.")
+
+    _judge_each(group, group[0], "después de la fase 1", judge)
 
 
 def check_head():
@@ -447,8 +578,10 @@ def _adam_steps(config):
 
 
 def _is_adam(fit):
-    """Adam by what it computes: a fresh copy of the optimizer, run on fixed gradients, moves the weights as Adam
-    does (an alias, a subclass, AdamW without decay); by class when it could not be run."""
+    """Adam by what its update rule computes: a fresh copy of the optimizer (unwrapped from a
+    ``LossScaleOptimizer``, its gradient clipping off: both only pass or shrink Adam's steps), run on fixed
+    gradients, moves the weights as Adam does (an alias, a subclass, AdamW without decay); by class when it could
+    not be run."""
     info = getattr(fit, "optimizer_info", None) or {}
     steps = info.get("steps")
     if steps is not None:
@@ -461,20 +594,39 @@ def _is_adam(fit):
 
 
 def _optimizer_text(fit):
+    """What trained, named with what makes its steps differ from Adam's (never "Adam, que no actualiza los pesos
+    como Adam")."""
     info = getattr(fit, "optimizer_info", None) or {}
+    classes = info.get("classes") or [fit.optimizer_class]
+    name = str(classes[0])
+    shown = f"{info['wrapper']}({name})" if info.get("wrapper") else name
     config = info.get("config") or {}
-    extra = ", ".join(f"{k}={v}" for k, v in config.items() if k in ("weight_decay", "amsgrad") and v)
-    what = f"{fit.optimizer_class}({extra})" if extra else fit.optimizer_class
-    return what + (", que no actualiza los pesos como Adam" if info.get("steps") is not None else "")
+    if name == "Adam" or "Adam" in classes[1:]:
+        if config.get("weight_decay"):
+            return (f"{shown}(weight_decay={config['weight_decay']:g}), que a cada paso de Adam le añade un "
+                    "decaimiento de los pesos")
+        if config.get("amsgrad"):
+            return f"{shown}(amsgrad=True), que divide cada paso por el mayor segundo momento visto, no por el actual"
+        if info.get("own_update"):
+            where = "" if info["own_update"] == name else f" (en {info['own_update']})"
+            return f"{shown}, una subclase de Adam que redefine cómo actualiza los pesos{where}"
+        return f"{shown}, cuyos pasos no son los de Adam con sus ajustes"
+    return f"{shown}, que no actualiza los pesos como Adam" if info.get("steps") is not None else shown
 
 
 def check_phase1_compile():
-    fit = phase1()
-    expect(_is_adam(fit), f"La fase 1 se entrenó con {_optimizer_text(fit)}; usa `Adam`.")
-    expect(_is_cce(fit.loss_info), f"La pérdida de la fase 1 es {_loss_text(fit.loss_info)}: usa "
-                                   "`CategoricalCrossentropy()` (las etiquetas son one-hot).")
-    contradiction = _loss_contradicts_head(fit)
-    expect(contradiction is None, f"En la fase 1, {contradiction}")
+    group = phase1_fits()
+
+    def judge(fit, subject):
+        who = "La fase 1" if subject is None else subject
+        expect(_is_adam(fit), f"{who} se entrenó con {_optimizer_text(fit)}; usa `Adam`.")
+        expect(_is_cce(fit.loss_info), f"La pérdida de {'la fase 1' if subject is None else subject} es "
+                                       f"{_loss_text(fit.loss_info)}: usa `CategoricalCrossentropy()` (las "
+                                       "etiquetas son one-hot).")
+        contradiction = _loss_contradicts_head(fit)
+        expect(contradiction is None, f"En {'la fase 1' if subject is None else subject}, {contradiction}")
+
+    _judge_each(group, group[0], "después de la fase 1", judge)
 
 
 # -- q4: phase 2, fine-tuning --------------------------------------------------------------
@@ -486,15 +638,24 @@ def _bn(fit, i):
 def check_phase2_data():
     """Phase 2 trains on what phase 1 did (the seed continues on the same data), in any order or container; data
     that differ from phase 1's (a subset, the test set, labels shuffled apart, another scaling) are judged with
-    q1's rules against ``load_data()``'s training set, so a phase 2 on the lab's data passes too."""
-    fed, first = _fed(phase2(), FED2), _fed(phase1())
-    if _same_data(fed, first):
-        return
-    found = _data_problem(fed)
-    # The same mistake as phase 1's (a pipeline that shuffles the labels apart anew each epoch, a rescaling) is
-    # charged once, in q2, where phase 1's data are judged.
-    if found and _kind(found) != _kind(_data_problem(first) or ""):
-        fail(found)
+    q1's rules against ``load_data()``'s training set, so a phase 2 on the lab's data passes too. And it validates
+    on the test set, as phase 1 does, judged by value with the same rules (``validation_problem``)."""
+    group, first = phase2_fits(), phase1()
+    phase1_problem = _data_problem(_fed(first))
+    phase1_validation = validation_problem(first, VAL1)
+
+    def judge(fit, subject):
+        fed = _fed(fit, FED2 if subject is None else "los datos que recibió esa llamada")
+        found = None if _same_data(fed, _fed(first)) else _data_problem(fed)
+        # The same mistake as phase 1's (a pipeline that shuffles the labels apart anew each epoch, a rescaling) is
+        # charged once, where phase 1's data are judged.
+        if found and _kind(found) != _kind(phase1_problem or ""):
+            fail(found)
+        checked = validation_problem(fit, VAL2 if subject is None else "los datos con que validó esa llamada")
+        if checked and _kind(checked) not in (_kind(phase1_validation or ""), _kind(phase1_problem or "")):
+            fail(checked)
+
+    _judge_each(group, group[-1], "antes de la fase 2", judge)
 
 
 def _data_problem(data):
@@ -508,50 +669,92 @@ def _data_problem(data):
 
 
 def _kind(message):
-    """A data verdict without its place and its counts: what two fits' verdicts must share to be one mistake."""
-    return re.sub(r"\d+(?:[.,]\d+)?", "#", message.replace(FED2, "").replace(FED, ""))
+    """A data verdict without its place, its counts and which of ``load_data()``'s sets it is about: what two
+    verdicts must share to be one mistake."""
+    for where in (FED2, FED, VAL1, VAL2, "los datos que recibió esa llamada", "los datos con que validó esa llamada"):
+        message = message.replace(where, "")
+    message = message.replace(SPLITS["test"][0], SPLITS["train"][0]).replace(SPLITS["test"][1], SPLITS["train"][1])
+    return re.sub(r"\d+(?:[.,]\d+)?", "#", message)
 
 
 def check_phase2_layers():
     check_phase2_data()
-    fit = phase2()
-    frozen, tuned = _base_layer_range(fit)
-    wrong_frozen = [i for i in frozen if fit.base_flags[i] or fit.base_layer_trains[i]]
-    if wrong_frozen:
-        fail(f"Al empezar la fase 2, {len(wrong_frozen)} de las primeras {len(frozen)} capas de la base "
-             f"seguían entrenables (p. ej. la capa {wrong_frozen[0]}). Tras descongelar la base "
-             "(`base_model.trainable = True`), vuelve a congelar todas menos las últimas 40.")
-    not_tuned = [i for i in tuned if fit.base_layer_has_weights[i] and not _bn(fit, i)
-                 and not fit.base_layer_trains[i]]
-    expect(not not_tuned,
-           f"Al empezar la fase 2, {len(not_tuned)} capas con pesos de las últimas 40 de la base no se "
-           "entrenaban. ¿Descongelaste la base que está dentro del modelo (`base_model.trainable = True`)?")
-    head = [v for v in fit.changed.values() if v.part == "head"]
-    frozen_head = [v for v in head if not v.trainable]
-    expect(head and not frozen_head,
-           f"Al empezar la fase 2, {len(frozen_head)} de los {len(head)} pesos de la cabeza (después de la base) "
-           "no se entrenaban: en el ajuste fino la cabeza sigue entrenándose junto con las últimas 40 capas; "
-           "no la congeles.")
+    group = phase2_fits()
+
+    def judge(fit, subject):
+        start = "Al empezar la fase 2" if subject is None else "al empezar " + subject
+        frozen, tuned = _base_layer_range(fit)
+        wrong_frozen = [i for i in frozen if fit.base_flags[i] or fit.base_layer_trains[i]]
+        if wrong_frozen:
+            fail(f"{start}, {len(wrong_frozen)} de las primeras {len(frozen)} capas de la base "
+                 f"seguían entrenables (p. ej. la capa {wrong_frozen[0]}). Tras descongelar la base "
+                 "(`base_model.trainable = True`), vuelve a congelar todas menos las últimas 40.")
+        not_tuned = [i for i in tuned if fit.base_layer_has_weights[i] and not _bn(fit, i)
+                     and not fit.base_layer_trains[i]]
+        expect(not not_tuned,
+               f"{start}, {len(not_tuned)} capas con pesos de las últimas 40 de la base no se "
+               "entrenaban. ¿Descongelaste la base que está dentro del modelo (`base_model.trainable = True`)?")
+        head = [v for v in fit.changed.values() if v.part == "head"]
+        frozen_head = [v for v in head if not v.trainable]
+        expect(head and not frozen_head,
+               f"{start}, {len(frozen_head)} de los {len(head)} pesos de la cabeza (después de la base) "
+               "no se entrenaban: en el ajuste fino la cabeza sigue entrenándose junto con las últimas 40 capas; "
+               "no la congeles.")
+
+    _judge_each(group, group[-1], "antes de la fase 2", judge)
 
 
 def check_phase2_optimizer():
-    first, fit = phase1(), phase2()
-    expect(fit.optimizer is not None and fit.optimizer is not first.optimizer and fit.iterations_start == 0,
-           "La fase 2 usó el mismo optimizador que la fase 1: vuelve a compilar el modelo "
-           "(`model.compile(...)`) después de descongelar, o los cambios de `trainable` no se aplican.")
-    expect(_is_adam(fit), f"La fase 2 se entrenó con {_optimizer_text(fit)}; usa `Adam`.")
-    rates = trained_rates(fit)
-    top = max(rates) if rates else None
-    expect(top is not None and np.isclose(top, LR_FINE_TUNE, rtol=1e-3),
-           f"La fase 2 entrenó con una tasa de aprendizaje {_rates_text(fit)}: para el ajuste fino usa una "
-           "muy baja, `Adam(learning_rate=1e-5)`.")
-    implied, where = implied_rate(fit)
-    if implied is not None and implied > LR_FINE_TUNE * (1 + RATE_SLACK):
-        fail(f"La tasa de aprendizaje decía 1e-05, pero los pesos se movieron más de lo que Adam puede moverlos con "
-           f"ella: {where}, lo que implica una tasa de al menos {implied:.2g}. Para el ajuste fino entrena todo el "
-             "tiempo con `Adam(learning_rate=1e-5)`, también dentro de cada época.")
-    contradiction = _loss_contradicts_head(fit)
-    expect(contradiction is None, f"Al re-compilar para la fase 2, {contradiction}")
+    first, group = phase1(), phase2_fits()
+    named = group[-1]
+
+    def judge(fit, subject):
+        who = "La fase 2" if subject is None else subject
+        recompiled = fit.optimizer is not None and fit.optimizer is not first.optimizer and (
+            fit.iterations_start == 0 or any(f.optimizer is fit.optimizer for f in group[:group.index(fit)]))
+        expect(recompiled,
+               f"{who} usó el mismo optimizador que la fase 1: vuelve a compilar el modelo "
+               "(`model.compile(...)`) después de descongelar, o los cambios de `trainable` no se aplican.")
+        expect(_is_adam(fit), f"{who} se entrenó con {_optimizer_text(fit)}; usa `Adam`.")
+        rates = trained_rates(fit)
+        top = max(rates) if rates else None
+        expect(top is not None and np.isclose(top, LR_FINE_TUNE, rtol=1e-3),
+               f"{who} entrenó con una tasa de aprendizaje {_rates_text(fit)}: para el ajuste fino usa una "
+               "muy baja, `Adam(learning_rate=1e-5)`.")
+        implied, where = implied_rate(fit, "toda la fase 2" if subject is None else "toda " + subject)
+        if implied is not None and implied > LR_FINE_TUNE * (1 + RATE_SLACK):
+            fail(f"La tasa de aprendizaje{'' if subject is None else ' de ' + subject} decía 1e-05, pero los "
+                 f"pesos se movieron más de lo que Adam puede moverlos con ella: {where}, lo que implica una tasa "
+                 f"de al menos {implied:.2g}. Para el ajuste fino entrena todo el tiempo con "
+                 "`Adam(learning_rate=1e-5)`, también dentro de cada época.")
+        contradiction = _loss_contradicts_head(fit)
+        expect(contradiction is None, f"Al re-compilar para {'la fase 2' if subject is None else subject}, "
+                                      f"{contradiction}")
+
+    _judge_each(group, named, "antes de la fase 2", judge)
+    _no_training_outside_fit()
+
+
+def _no_training_outside_fit():
+    """The lab trains its model with its two ``fit`` calls only: weights that changed outside them after phase 1
+    began (``train_on_batch``, a loop of one's own, another model's ``fit`` that shares its layers, weights set by
+    hand) are a training the rules cannot judge."""
+    _settle()
+    for record in getattr(AUDIT, "outside", None) or []:
+        if record.get("after_fits", 0) < 1:
+            continue
+        parts = []
+        if record.get("base_layers"):
+            parts.append(f"{len(record['base_layers'])} capas de la base")
+        if record.get("head"):
+            parts.append("la cabeza")
+        when = ("entre la fase 1 y la fase 2" if record["after_fits"] < len(_fits()) else "después de la fase 2")
+        calls = "; ".join(f"`{c['kind']}` {c['count']} {'vez' if c['count'] == 1 else 'veces'} en la "
+                          f"{place(c)}" +
+                          (f" con {c['optimizer']} a {c['rate']:.3g}" if c.get("optimizer") and c.get("rate")
+                           is not None else "") for c in record.get("calls") or [])
+        fail(f"Los pesos de {' y '.join(parts) or 'el modelo'} cambiaron fuera de los `fit` del laboratorio, "
+             f"{when}{': ' + calls if calls else ''}. Entrena el modelo solo con el `model.fit(...)` de cada fase.")
 
 
 RATE_SLACK = 0.05
@@ -575,7 +778,7 @@ def _bound(first, last, config):
     return sum(adam_step_bound(t, b1, b2) for t in range(int(first) + 1, int(last) + 1))
 
 
-def implied_rate(fit):
+def implied_rate(fit, whole="toda la fase 2"):
     """The least rate that moved the trained weights as far as they went, by Adam's bound on each step, and where:
     (rate, text) from the steps measured one by one and from the whole fit, the highest; (None, "") where nothing
     was measured. A rate raised for each step and restored before anyone reads it shows here."""
@@ -588,7 +791,7 @@ def implied_rate(fit):
     start, end, moved = fit.iterations_start, getattr(fit, "iterations_end", None), getattr(fit, "max_move", None)
     if None not in (start, end, moved) and end > start:
         found.append((moved / _bound(start, end, config),
-                      f"en toda la fase 2 ({end - start} pasos) un peso cambió {moved:.2g}"))
+                      f"en {whole} ({end - start} pasos) un peso cambió {moved:.2g}"))
     return max(found) if found else (None, "")
 
 
@@ -617,18 +820,29 @@ def _rates_text(fit):
 
 # -- q5: epochs ----------------------------------------------------------------------------
 
+def _epochs_text(fits):
+    """The epochs a phase trained, and in how many calls when more than one: for a message."""
+    spans = [_span(f.epoch) for f in fits]
+    if len(fits) == 1:
+        return spans[0]
+    return (f"{' y '.join(spans)} en {len(fits)} llamadas a `fit` ("
+            + "; ".join(place(f) for f in fits) + ")")
+
+
 def check_phase1_epochs():
-    fit = phase1()
-    expect(fit.epoch == list(range(INITIAL_EPOCHS)),
-           f"La fase 1 entrenó las épocas {_span(fit.epoch)}; deben ser 0 a 14 (15 épocas).")
+    group = phase1_fits()
+    epochs = [e for f in group for e in f.epoch]
+    expect(epochs == list(range(INITIAL_EPOCHS)),
+           f"La fase 1 entrenó las épocas {_epochs_text(group)}; deben ser 0 a 14 (15 épocas).")
 
 
 def check_phase2_epochs():
-    first, fit = phase1(), phase2()
-    expect(fit.epoch == list(range(INITIAL_EPOCHS, TOTAL_EPOCHS)),
-           f"La fase 2 entrenó las épocas {_span(fit.epoch)}; deben ser 15 a 24 (10 más). Usa "
+    group = phase2_fits()
+    epochs = [e for f in group for e in f.epoch]
+    expect(epochs == list(range(INITIAL_EPOCHS, TOTAL_EPOCHS)),
+           f"La fase 2 entrenó las épocas {_epochs_text(group)}; deben ser 15 a 24 (10 más). Usa "
            "`epochs=initial_epochs + 10` e `initial_epoch=history.epoch[-1] + 1`.")
-    expect(len(first.epoch) + len(fit.epoch) == TOTAL_EPOCHS, "En total deben entrenarse 25 épocas.")
+    # With phase 1 at 0..14 (q5's other test) the 25 in all follow: an extra epoch is charged once, in its phase.
 
 
 def _span(epochs):
@@ -729,7 +943,8 @@ def _matches(value, accuracies):
 def check_baseline_evaluated(env):
     phase1()
     value = _as_fraction(env.get("accuracy_baseline"), "accuracy_baseline")
-    expect(evaluated_accuracies(1) or _matches(value, validation_accuracy(1)),
+    done = after_phase1()
+    expect(evaluated_accuracies(done) or _matches(value, validation_accuracy(done)),
            "No se evaluó el modelo en el conjunto de prueba justo después de la fase 1 "
            "(`model.evaluate(x_test, y_test_cat)` antes del ajuste fino).")
 
@@ -738,7 +953,7 @@ class Origin(NamedTuple):
     """Where a number the student reports came from."""
 
     fits_done: int
-    """Fits of the graded model finished when it was produced (1: after phase 1)."""
+    """Fits of the graded model finished when it was produced (``after_phase1()``: just after phase 1)."""
     role: str
     """``accuracy``, ``loss``, ``other`` (another metric) or ``epoch`` (a validation epoch that is not the last)."""
     source: str
@@ -766,6 +981,7 @@ def origins(value):
                 role = ("loss" if key in (0, "loss") else
                         "accuracy" if key == 1 or (isinstance(key, str) and "acc" in key) else "other")
                 found.append(Origin(record.fits_done, role, "evaluate"))
+    ends = {len(phase1_fits()), len(fits)}  # a phase's last fit: its last epoch is the phase's
     for done, fit in enumerate(fits, start=1):
         if not _validates_on_test(fit):
             continue
@@ -775,18 +991,25 @@ def origins(value):
             hits = [j for j, v in enumerate(fit.history[key]) if AUDIT.same(value, v, ("history", index, key, j))] \
                 if key else []
             if hits:
-                last = hits[-1] == len(fit.history[key]) - 1
+                last = hits[-1] == len(fit.history[key]) - 1 and done in ends
                 found.append(Origin(done, kind if last else "epoch", "validation"))
     return found
 
 
 def _moment(fits_done):
-    return {0: "antes de entrenar", 1: "tras la fase 1"}.get(fits_done, "tras la fase 2")
+    first, every = after_phase1(), len(AUDIT.model_fits())
+    if fits_done == 0:
+        return "antes de entrenar"
+    if fits_done < first:
+        return "durante la fase 1"
+    if fits_done == first:
+        return "tras la fase 1"
+    return "durante la fase 2" if fits_done < every else "tras la fase 2"
 
 
 def _origin_text(origin):
     if origin.source == "validation":
-        phase = min(origin.fits_done, 2)
+        phase = 1 if origin.fits_done <= after_phase1() else 2
         if origin.role == "epoch":
             return f"el valor de una época de la validación de la fase {phase} que no es la última"
         what = "la precisión" if origin.role == "accuracy" else "la pérdida"
@@ -820,11 +1043,19 @@ def check_finetune_value(env):
 # -- q7: the plot -----------------------------------------------------------------------------
 
 def expected_series():
-    first, second = phase1(), phase2()
-    acc = first.val_series("accuracy") + second.val_series("accuracy")
-    loss = first.val_series("loss") + second.val_series("loss")
-    expect(acc and loss, "Los entrenamientos no tienen historial de validación: pasa `validation_data=...` a `fit`.")
-    return acc, loss, len(first.val_series("loss"))
+    """The validation accuracies and losses to find plotted, each as (series, how many are phase 1's): those of
+    every fit of the lab's model in order, and those of its two named fits alone (the histories the lab plots;
+    a fit beyond them is judged where its phase is)."""
+    phase2()
+    first, second = phases()
+    choices = []
+    for fits, ones in ((first + second, first), ([first[0], second[-1]], [first[0]])):
+        acc = [a for f in fits for a in f.val_series("accuracy")]
+        loss = [v for f in fits for v in f.val_series("loss")]
+        choices.append((acc, loss, sum(len(f.val_series("loss")) for f in ones)))
+    expect(choices[0][0] and choices[0][1],
+           "Los entrenamientos no tienen historial de validación: pasa `validation_data=...` a `fit`.")
+    return choices
 
 
 def _same(ydata, series, scales):
@@ -867,27 +1098,30 @@ def _plotted_axes():
 
 
 def check_plot_series():
-    acc, loss, _ = expected_series()
+    choices = expected_series()
     axes = _plotted_axes()
-    expect(any(_series_x(ax, acc, (1, 100)) is not None for ax in axes),
+    acc, loss, _ = choices[0]
+    expect(any(_series_x(ax, a, (1, 100)) is not None for ax in axes for a, _, _ in choices),
            f"Ninguna gráfica muestra las {len(acc)} precisiones de validación de las dos fases juntas "
            "(`val_categorical_accuracy` de `history` y `history_fine_tune`).")
-    expect(any(_series_x(ax, loss, (1,)) is not None for ax in axes),
+    expect(any(_series_x(ax, lo, (1,)) is not None for ax in axes for _, lo, _ in choices),
            f"Ninguna gráfica muestra las {len(loss)} pérdidas de validación de las dos fases juntas (`val_loss`).")
 
 
 def check_plot_boundary():
-    acc, loss, n1 = expected_series()
+    choices = expected_series()
     axes = _plotted_axes()
-    for name, series, scales in (("precisión", acc, (1, 100)), ("pérdida", loss, (1,))):
+    for name, index, scales in (("precisión", 0, (1, 100)), ("pérdida", 1, (1,))):
         ok = False
         for ax in axes:
-            x = _series_x(ax, series, scales)
-            if x is None:
-                continue
-            lo, hi = x[n1 - 1], x[min(n1, len(x) - 1)]
-            if any(lo - 1e-9 <= v <= hi + 1e-9 for v in _vertical_xs(ax)):
-                ok = True
+            for choice in choices:
+                series, n1 = choice[index], choice[2]
+                x = _series_x(ax, series, scales)
+                if x is None or not n1:
+                    continue
+                lo, hi = x[n1 - 1], x[min(n1, len(x) - 1)]
+                if any(lo - 1e-9 <= v <= hi + 1e-9 for v in _vertical_xs(ax)):
+                    ok = True
         expect(ok, f"La gráfica de {name} en validación no tiene una línea vertical en el inicio del ajuste "
                    f"fino (entre la última época de la fase 1 y la primera de la fase 2).")
 

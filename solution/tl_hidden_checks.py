@@ -10,43 +10,56 @@ import ast
 import runpy
 from pathlib import Path
 
-import numpy as np
 
 _public = runpy.run_path(str(Path(__file__).resolve().with_name("tl_checks.py")))
-(ATOL, fail, expect, phase1, phase2, _base_layer_range, _bn, _as_fraction, _check_provenance,
- evaluated_accuracies, validation_accuracy, _matches, judged) = (_public[name] for name in (
-    "ATOL", "fail", "expect", "phase1", "phase2", "_base_layer_range", "_bn", "_as_fraction",
-    "_check_provenance", "evaluated_accuracies", "validation_accuracy", "_matches", "judged"))
+(ATOL, fail, expect, phase1, phase2, phase1_fits, phase2_fits, after_phase1, _judge_each, _base_layer_range, _bn,
+ _as_fraction, _check_provenance, evaluated_accuracies, validation_accuracy, _matches, judged) = (
+    _public[name] for name in (
+        "ATOL", "fail", "expect", "phase1", "phase2", "phase1_fits", "phase2_fits", "after_phase1", "_judge_each",
+        "_base_layer_range", "_bn", "_as_fraction", "_check_provenance", "evaluated_accuracies",
+        "validation_accuracy", "_matches", "judged"))
 
 
 # -- q2: phase 1 --------------------------------------------------------------------------
 
 def check_phase1_changes():
-    fit = phase1()
-    changed = fit.base_changed()
-    expect(not changed, f"Durante la fase 1 cambiaron pesos de {len(changed)} capas de la base: "
-                        "en la extracción de características la base debe quedar intacta.")
-    expect(fit.head_changed(), "Durante la fase 1 no cambió ningún peso de la cabeza clasificadora.")
+    group = phase1_fits()
+
+    def judge(fit, subject):
+        during = "Durante la fase 1" if subject is None else "Durante " + subject
+        changed = fit.base_changed()
+        expect(not changed, f"{during} cambiaron pesos de {len(changed)} capas de la base: "
+                            "en la extracción de características la base debe quedar intacta.")
+        expect(fit.head_changed() or not fit.epoch, f"{during} no cambió ningún peso de la cabeza clasificadora.")
+
+    _judge_each(group, group[0], "después de la fase 1", judge)
 
 
 # -- q4: phase 2 --------------------------------------------------------------------------
 
 def check_phase2_changes():
-    fit = phase2()
-    frozen, tuned = _base_layer_range(fit)
-    moved = fit.base_changed(layers=set(frozen))
-    expect(not moved, f"Durante la fase 2 cambiaron pesos de {len(moved)} de las primeras {len(frozen)} "
-                      "capas de la base, que debían seguir congeladas.")
-    # BatchNormalization may be tuned or kept frozen (the Keras guide's advice): judge the rest.
-    weighted = {i for i in tuned if fit.base_layer_has_weights[i] and not _bn(fit, i)}
-    changed, total = fit.vars_changed_in(weighted)
-    expect(total > 0 and changed >= 0.9 * total,
-           f"Durante la fase 2 solo cambiaron {changed} de {total} pesos de las últimas 40 capas "
-           "(sin contar BatchNormalization): el ajuste fino no los está entrenando.")
-    head = [v for v in fit.changed.values() if v.part == "head" and v.trainable]
-    expect(head and all(v.changed for v in head),
-           "Durante la fase 2 no cambiaron los pesos de la cabeza: en el ajuste fino la cabeza se entrena junto "
-           "con las últimas 40 capas de la base.")
+    group = phase2_fits()
+
+    def judge(fit, subject):
+        during = "Durante la fase 2" if subject is None else "Durante " + subject
+        frozen, tuned = _base_layer_range(fit)
+        moved = fit.base_changed(layers=set(frozen))
+        expect(not moved, f"{during} cambiaron pesos de {len(moved)} de las primeras {len(frozen)} "
+                          "capas de la base, que debían seguir congeladas.")
+        if not fit.epoch:
+            return  # a call that trained no epoch: nothing more to judge of it
+        # BatchNormalization may be tuned or kept frozen (the Keras guide's advice): judge the rest.
+        weighted = {i for i in tuned if fit.base_layer_has_weights[i] and not _bn(fit, i)}
+        changed, total = fit.vars_changed_in(weighted)
+        expect(total > 0 and changed >= 0.9 * total,
+               f"{during} solo cambiaron {changed} de {total} pesos de las últimas 40 capas "
+               "(sin contar BatchNormalization): el ajuste fino no los está entrenando.")
+        head = [v for v in fit.changed.values() if v.part == "head" and v.trainable]
+        expect(head and all(v.changed for v in head),
+               f"{during} no cambiaron los pesos de la cabeza: en el ajuste fino la cabeza se entrena junto "
+               "con las últimas 40 capas de la base.")
+
+    _judge_each(group, group[-1], "antes de la fase 2", judge)
 
 
 # -- q3: the baseline ---------------------------------------------------------------------
@@ -54,9 +67,10 @@ def check_phase2_changes():
 def check_baseline_value(env):
     raw = env.get("accuracy_baseline")
     value = _as_fraction(raw, "accuracy_baseline")
-    if _check_provenance(raw, "accuracy_baseline", 1):
+    done = after_phase1()
+    if _check_provenance(raw, "accuracy_baseline", done):
         return
-    found = evaluated_accuracies(1) + validation_accuracy(1)
+    found = evaluated_accuracies(done) + validation_accuracy(done)
     expect(_matches(value, found),
            f"`accuracy_baseline` = {value:.4f} no es la precisión en prueba tras la fase 1 "
            f"({', '.join(f'{a:.4f}' for a in found) or 'ninguna evaluación en prueba'}). ¿Evaluaste en "

@@ -53,14 +53,23 @@ class VariableChange(NamedTuple):
 class FitRecord:
     """One call to ``Model.fit``: the state at its start and what changed by its end."""
 
-    def __init__(self, model, base, x, y, validation_data, steps=None):
+    def __init__(self, model, base, x, y, validation_data, steps=None, validation_split=0.0, site=None):
         self.model = model
         self.base = base
+        self.site = site
+        """[file, line, the line's code] of the student's call (``site``)."""
         fed = consumed(x, y, steps)
         self.x, self.y, self.x_step, self.x_count = fed.x, fed.y, fed.step, fed.count
         self._tee = fed.tee  # a generator is read as fit consumes it: ``x``/``y`` are filled at the end
-        seen = consumed(validation_data[0] if isinstance(validation_data, (tuple, list)) else validation_data)
+        pair = isinstance(validation_data, (tuple, list))
+        seen = consumed(validation_data[0] if pair else validation_data,
+                        validation_data[1] if pair and len(validation_data) > 1 else None)
         self.validation, self.validation_step, self.validation_count = seen.x, seen.step, seen.count
+        self.validation_y = seen.y
+        try:
+            self.validation_split = float(validation_split or 0.0)
+        except (TypeError, ValueError):
+            self.validation_split = 0.0
         self.optimizer = model.optimizer
         self.optimizer_class = type(model.optimizer).__name__ if model.optimizer is not None else None
         self.optimizer_info = describe_optimizer(model.optimizer)
@@ -122,7 +131,8 @@ class FitRecord:
         self.finished = True
 
     def start_observation(self):
-        return {"model": self.model_id, "base": self.base_id, "optimizer": self.optimizer_id,
+        return {"model": self.model_id, "base": self.base_id, "optimizer": self.optimizer_id, "site": self.site,
+                "validation_split": self.validation_split,
                 "optimizer_class": self.optimizer_class, "optimizer_info": self.optimizer_info,
                 "learning_rate": self.learning_rate,
                 "iterations_start": self.iterations_start, "loss": self.loss_info,
@@ -132,7 +142,8 @@ class FitRecord:
                 "base_layer_has_weights": self.base_layer_has_weights, "base_flags": self.base_flags,
                 "base_layer_trains": self.base_layer_trains, "head_trainable_count": self.head_trainable_count,
                 **encode_rows("x", self.x, self.x_step, self.x_count, self.y),
-                **encode_rows("validation", self.validation, self.validation_step, self.validation_count)}
+                **encode_rows("validation", self.validation, self.validation_step, self.validation_count,
+                              self.validation_y, label="validation_y")}
 
     def end_observation(self):
         sent = {"error": self.error, "epoch": self.epoch, "rates": self.rates, "moves": self.moves,
@@ -203,8 +214,47 @@ class Audit:
         self.fits = []
         self.evaluations = []
         self.figures = []
+        self.outside = []         # the lab model's weights changed outside its fits: see ``settle``
+        self.calls = []           # calls that can train, made outside the lab model's fits since it last trained
         self.fitting = 0          # >0 while inside fit: its own validation passes are not the student's
         self.probing = 0          # >0 while a check re-runs the student's code: not the student's calls
+        self._left = None         # (the lab's model, its weights' digests, their owners) as its last fit left it
+
+    # -- training outside the lab model's fits ------------------------------------------------
+    def note_call(self, kind, site, optimizer=None):
+        """A call that may train outside the lab model's own fits: ``train_on_batch``, an optimizer step of a loop
+        of the student's own, another model's ``fit``. Kept (once per place, counted) until ``settle``."""
+        for call in self.calls:
+            if call["kind"] == kind and call["site"] == site:
+                call["count"] += 1
+                return
+        self.calls.append({"kind": kind, "site": site, "count": 1,
+                           "optimizer": type(optimizer).__name__ if optimizer is not None else None,
+                           "rate": _learning_rate(optimizer)})
+
+    def remember(self, model):
+        """How the lab model's fit left its weights, to tell later whether anything else changed them."""
+        base = self.base_of(model)
+        self._left = (model, _digests(model), _variable_owners(model, list(base.layers) if base is not None else []))
+
+    def settle(self):
+        """Whether the lab model's weights changed since its last fit ended: if so, a record of which parts and of
+        the calls made meanwhile (``outside``, also sent as an observation). Called before each of its fits, at each
+        check and at the end."""
+        if self._left is None:
+            return
+        model, before, owners = self._left
+        now = _digests(model)
+        moved = [owners.get(i, ("head", None)) for i, digest in now.items() if before.get(i) != digest]
+        if moved:
+            record = {"after_fits": len(self.model_fits()),
+                      "base_layers": sorted({layer for part, layer in moved if part == "base"}),
+                      "head": any(part == "head" for part, _ in moved),
+                      "calls": [dict(c) for c in self.calls]}
+            self.outside.append(record)
+            _emit("outside", record)
+            self._left = (model, now, owners)
+        self.calls = []
 
     # -- the graded model ------------------------------------------------------
     def base_of(self, model):
@@ -236,6 +286,31 @@ class Audit:
             return []
         model = fits[0].model
         return [f for f in fits if f.model is model]
+
+    def phases(self):
+        """(phase 1's fits, phase 2's fits) of the graded model: every completed fit, each in the phase it belongs to.
+
+        Phase 1 is the first fit, phase 2 the last. A fit between them belongs to the phase whose optimizer it goes
+        on training with (a phase split in two calls), else to the phase whose layers it trains (a frozen base:
+        feature extraction; anything else: fine-tuning). Phase 1 is its leading run of fits: a fit of phase 1's kind
+        after one of phase 2's trains the model after fine-tuning began. Where the grader has seen the whole run,
+        each fit carries the phase the whole run gives it (``phase``), so that a check made part-way through it (the
+        baseline, before phase 2 exists) sees the same phases as the last one."""
+        fits = self.model_fits()
+        if not fits:
+            return [], []
+        if all(getattr(f, "phase", None) in (1, 2) for f in fits):
+            return [f for f in fits if f.phase == 1], [f for f in fits if f.phase == 2]
+        first, last = fits[0], fits[-1]
+        group = [first]
+        for fit in fits[1:-1]:
+            if fit.optimizer is first.optimizer or (fit.optimizer is not last.optimizer and
+                                                     fit.base_layer_trains == first.base_layer_trains and
+                                                     fit.base_layer_trains != last.base_layer_trains):
+                group.append(fit)
+            else:
+                break
+        return group, fits[len(group):]
 
     def test_set(self):
         return self.datasets[-1]["test"] if self.datasets else None
@@ -404,14 +479,15 @@ def consumed(x, y=None, steps=None):
     return rows.result()
 
 
-def encode_rows(name, x, step, count, y=None):
-    """``name``, ``name_step``, ``name_count`` (and ``y``, paired) as sent: large arrays as every k-th row."""
+def encode_rows(name, x, step, count, y=None, label="y"):
+    """``name``, ``name_step``, ``name_count`` (and ``label``, the labels paired row by row) as sent: large arrays
+    as every k-th row."""
     x = None if x is None else np.asarray(x)
     k = max(1, len(x) // 256) if x is not None and x.ndim and x.size > MAX_SENT_ELEMENTS else 1
     sent = {name: encode_array(x[::k] if k > 1 else x), f"{name}_step": step * k, f"{name}_count": count}
     if y is not None or name == "x":
         y = None if y is None else np.asarray(y)
-        sent["y"] = encode_array(y[::k] if k > 1 and y is not None and y.ndim else y)
+        sent[label] = encode_array(y[::k] if k > 1 and y is not None and y.ndim else y)
     return sent
 
 
@@ -535,28 +611,58 @@ def probe_output(model, base):
         return None
 
 
+CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
+"""Options of any Keras optimizer that only clip a step's gradients (its update rule stays the same)."""
+
+
 def describe_optimizer(optimizer):
-    """An optimizer as plain data: its classes, Adam's settings if it has them, and ``steps``: the weights a fresh
-    copy of it (same settings, rate ``OPTIMIZER_PROBE_RATE``) reaches from fixed gradients, to compare with Adam."""
+    """An optimizer as plain data: its classes, the wrapper it came in (``LossScaleOptimizer`` passes its inner
+    optimizer's steps through), Adam's settings if it has them, the clipping it does, and ``steps``: the weights a
+    fresh copy of its update rule (same settings, clipping off, rate ``OPTIMIZER_PROBE_RATE``) reaches from fixed
+    gradients, to compare with Adam's."""
     if optimizer is None:
         return None
-    info = {"classes": [c.__name__ for c in type(optimizer).__mro__], "steps": None}
+    wrapper = None
+    inner = getattr(optimizer, "inner_optimizer", None)
+    if inner is not None and type(optimizer).__name__ == "LossScaleOptimizer":
+        wrapper, optimizer = type(optimizer).__name__, inner
+    info = {"classes": [c.__name__ for c in type(optimizer).__mro__], "steps": None, "wrapper": wrapper,
+            "clip": {}}
     try:
         config = dict(optimizer.get_config())
         info["config"] = {k: config[k] for k in ("beta_1", "beta_2", "epsilon", "amsgrad", "weight_decay")
                           if k in config and isinstance(config[k], (int, float, bool, type(None)))}
+        info["clip"] = {k: float(config[k]) for k in CLIPS if isinstance(config.get(k), (int, float))}
+        info["own_update"] = _own_update(type(optimizer))
         import keras
         config["learning_rate"] = OPTIMIZER_PROBE_RATE
+        config.update({k: None for k in CLIPS if k in config})
         copy = type(optimizer).from_config(config)
         variable = keras.Variable(OPTIMIZER_START.copy())
         steps = []
-        for gradient in OPTIMIZER_GRADIENTS:
-            copy.apply_gradients([(keras.ops.convert_to_tensor(gradient), variable)])
-            steps.append(_floats(variable.numpy()))
+        AUDIT.probing += 1  # the grader's own steps: no student call to note
+        AUDIT.fitting += 1
+        try:
+            for gradient in OPTIMIZER_GRADIENTS:
+                copy.apply_gradients([(keras.ops.convert_to_tensor(gradient), variable)])
+                steps.append(_floats(variable.numpy()))
+        finally:
+            AUDIT.probing -= 1
+            AUDIT.fitting -= 1
         info["steps"] = steps
     except Exception:
         pass
     return info
+
+
+def _own_update(cls):
+    """The class, below Keras' own optimizers, that redefines how a step updates the weights, or None."""
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("keras."):
+            return None
+        if "update_step" in vars(klass) or "_apply_weight_decay" in vars(klass):
+            return klass.__name__
+    return None
 
 
 def describe_head(model, base):
@@ -636,6 +742,37 @@ def _iterations(optimizer):
         return None
 
 
+def _digests(model):
+    """{id(variable): a digest of its value} over every variable of ``model``, moving statistics included."""
+    found = {}
+    for v in model.weights:
+        try:
+            found[id(v)] = hash(np.ascontiguousarray(v.numpy()).tobytes())
+        except Exception:
+            continue
+    return found
+
+
+_LIBRARIES = ("site-packages", "dist-packages", "<frozen")
+
+
+def site():
+    """[file, line, the line's code] of the student's code that made the current call: the innermost frame that is
+    not the lab's runtime, a library or Python's own; None when there is none."""
+    import linecache
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not (any(part in name for part in _LIBRARIES) or os.path.dirname(os.path.abspath(name)) == here
+                and os.path.basename(name).startswith("tl_") or name.startswith(sys.base_prefix)):
+            return [name, frame.f_lineno, linecache.getline(name, frame.f_lineno).strip()[:200]]
+        frame = frame.f_back
+    return None
+
+
 def _variable_owners(model, base_layers):
     """id(variable) -> ("base", layer index) or ("head", None)."""
     owners = {}
@@ -710,8 +847,15 @@ def _wrap_fit(original):
         except TypeError:  # let Keras say what is wrong with the call
             return original(self, x, y, *args, **kwargs)
         given = call.arguments
+        where = site()
+        fits = AUDIT.model_fits()
+        lab = fits[0].model if fits else None
+        if lab is self:
+            AUDIT.settle()  # anything that trained it since its last fit, before this one starts
+        elif lab is not None and not AUDIT.fitting:
+            AUDIT.note_call("fit", where, getattr(self, "optimizer", None))  # another model: it may share weights
         record = FitRecord(self, AUDIT.base_of(self), x, given.get("y"), given.get("validation_data"),
-                           given.get("steps_per_epoch"))
+                           given.get("steps_per_epoch"), given.get("validation_split"), where)
         AUDIT.fits.append(record)
         _emit("fit_start", record.start_observation())
         if record._tee is not None:
@@ -733,7 +877,37 @@ def _wrap_fit(original):
             AUDIT.fitting -= 1
             record.finish(history if history is not None else getattr(self, "history", None))
             _emit("fit_end", record.end_observation())
+            fits = AUDIT.model_fits()
+            if fits and fits[0].model is self and record.error is None:
+                AUDIT.remember(self)
     return fit
+
+
+def _wrap_train_on_batch(original):
+    @functools.wraps(original)
+    def train_on_batch(self, *args, **kwargs):
+        if not AUDIT.fitting:
+            AUDIT.note_call("train_on_batch", site(), getattr(self, "optimizer", None))
+        AUDIT.fitting += 1
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            AUDIT.fitting -= 1
+    return train_on_batch
+
+
+def _wrap_optimizer_step(original, kind):
+    """An optimizer's ``apply_gradients``/``apply`` called by the student's own loop (not from inside a ``fit``)."""
+    @functools.wraps(original)
+    def step(self, *args, **kwargs):
+        if not AUDIT.fitting:
+            AUDIT.note_call(kind, site(), self)
+        AUDIT.fitting += 1  # apply_gradients calls apply: one note
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            AUDIT.fitting -= 1
+    return step
 
 
 def _wrap_eval(original, kind):
@@ -807,8 +981,12 @@ def install():
 
     model_cls = keras.Model
     model_cls.fit = _wrap_fit(model_cls.fit)
+    model_cls.train_on_batch = _wrap_train_on_batch(model_cls.train_on_batch)
     model_cls.evaluate = _wrap_eval(model_cls.evaluate, "evaluate")
     model_cls.predict = _wrap_eval(model_cls.predict, "predict")
+    optimizer_cls = keras.optimizers.Optimizer
+    optimizer_cls.apply_gradients = _wrap_optimizer_step(optimizer_cls.apply_gradients, "apply_gradients")
+    optimizer_cls.apply = _wrap_optimizer_step(optimizer_cls.apply, "apply")
 
     original_base = keras.applications.EfficientNetV2B0
     replace_everywhere(original_base, _wrap_base(original_base))
@@ -909,7 +1087,9 @@ def rebuild(events):
             fit = FitRecord.__new__(FitRecord)
             fit.__dict__.update({k: v for k, v in data.items() if k not in ("x", "y", "validation")})
             fit.model, fit.base, fit.optimizer = token(data["model"]), token(data["base"]), token(data["optimizer"])
-            fit.x, fit.y, fit.validation = (decode_array(data.get(k)) for k in ("x", "y", "validation"))
+            fit.x, fit.y, fit.validation, fit.validation_y = (decode_array(data.get(k))
+                                                              for k in ("x", "y", "validation", "validation_y"))
+            fit.site, fit.validation_split = data.get("site"), data.get("validation_split") or 0.0
             fit.rates, fit.moves, fit._tee = [], [], None
             fit.iterations_end = fit.max_move = None
             fit.loss_info = data["loss"]
@@ -935,6 +1115,8 @@ def rebuild(events):
             record.result = (result["dict"] if "dict" in result else decode_array(result["array"])
                              if "array" in result else result["list"])
             audit.evaluations.append(record)
+        elif kind == "outside":
+            audit.outside.append(data)
         elif kind == "figures":
             audit.figures = [_Figure(axes) for axes in data]
     return audit, installed

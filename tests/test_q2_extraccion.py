@@ -102,12 +102,13 @@ def test_an_optimizer_that_computes_adam_passes(audit, optimizer):
     tl_checks.check_phase1_compile()
 
 
-@pytest.mark.parametrize("optimizer, said", [(keras.optimizers.AdamW(), "AdamW(weight_decay=0.004)"),
-                                             (keras.optimizers.SGD(), "SGD"), (keras.optimizers.Nadam(), "Nadam")])
+@pytest.mark.parametrize("optimizer, said", [
+    (keras.optimizers.AdamW(), "AdamW(weight_decay=0.004), que a cada paso de Adam le añade un decaimiento"),
+    (keras.optimizers.SGD(), "SGD, que no actualiza los pesos como Adam"),
+    (keras.optimizers.Nadam(), "Nadam, que no actualiza los pesos como Adam")])
 def test_an_optimizer_that_computes_something_else_fails(audit, optimizer, said):
     audit(fits.phase1(optimizer_info=tl_audit.describe_optimizer(optimizer), optimizer_class=type(optimizer).__name__))
-    with pytest.raises(AssertionError, match=rf"con {said.replace('(', '[(]').replace(')', '[)]')}, que no "
-                                             "actualiza los pesos como Adam"):
+    with pytest.raises(AssertionError, match=rf"con {said.replace('(', '[(]').replace(')', '[)]')}"):
         tl_checks.check_phase1_compile()
 
 

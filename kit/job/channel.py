@@ -18,7 +18,7 @@ MAX_BYTES = 512 * 2**20
 DOOR_ENV = "TL_KERNEL_DOOR"
 """The runner's environment: the socket beside the channel's through which the grader's kernel zygote forks the
 job its kernel (``kit.job.kernels``); absent, the runner starts its kernel itself."""
-OBSERVATIONS = {"installed", "dataset", "base", "fit_start", "fit_end", "evaluation"}
+OBSERVATIONS = {"installed", "dataset", "base", "fit_start", "fit_end", "evaluation", "outside"}
 """Kinds that rebuild ``tl_audit``'s records."""
 
 

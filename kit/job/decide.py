@@ -98,6 +98,26 @@ def _environment(snapshot: dict, notebook, probe_command: list) -> dict:
     return env
 
 
+def _name_places(audit, transcript, notebook) -> None:
+    """Each recorded call's ``place`` as a message names it: ``celda 12, línea 3: `model.fit(...)``` (the cell
+    numbered as the scan and the flagged rows number it)."""
+    cells = {c["file"]: c["source"] for _, c in transcript.of("cell")}
+    indexes = _cell_indexes(notebook)
+
+    def named(site):
+        if not isinstance(site, list) or len(site) < 3:
+            return None
+        source = cells.get(site[0])
+        index = indexes.get(source.rstrip("\n")) if source is not None else None
+        return f"{'' if index is None else f'celda {index}, '}línea {site[1]}: `{site[2]}`"
+
+    for fit in audit.fits:
+        fit.place = named(getattr(fit, "site", None))
+    for record in audit.outside:
+        for call in record.get("calls") or []:
+            call["place"] = named(call.get("site"))
+
+
 UNJUDGED = "__unjudged__"
 """Where a check records that the grader could not run it (``tl_hidden_checks.unjudged``)."""
 
@@ -112,6 +132,8 @@ def run_tests(transcript, notebook, lab: Path, probe_command: list, unjudged: li
     from otter.test_files import GradingResults, create_test_file
 
     final = transcript.last("final")
+    whole, _ = tl_audit.rebuild(transcript.before(len(transcript.messages)))
+    phase_of = {whole.fits.index(f): number for number, fits in enumerate(whole.phases(), start=1) for f in fits}
     results = []
     for test_path in sorted((lab / "tests").glob("*.py")):
         question = test_path.stem
@@ -119,6 +141,9 @@ def run_tests(transcript, notebook, lab: Path, probe_command: list, unjudged: li
         position, snapshot = point if point else (final if final else (len(transcript.messages), {}))
         events = [(kind, data) for kind, data in transcript.before(position)]
         tl_audit.AUDIT, tl_audit._installed = tl_audit.rebuild(events + [("figures", snapshot.get("figures", []))])
+        for index, fit in enumerate(tl_audit.AUDIT.fits):  # the phases the whole run gives its fits
+            fit.phase = phase_of.get(index)
+        _name_places(tl_audit.AUDIT, transcript, notebook)
         test = create_test_file(str(test_path), NBMetadataConfig())
         env = _environment(snapshot, notebook, probe_command)
         test.run(env)

@@ -63,6 +63,17 @@ class Recorder:
         self.busy = threading.local()
         self.cell_prefix = None
 
+    def observe(self, kind, payload):
+        """``tl_audit``'s observation, after the source of each cell it names (a fit's call, a training call outside
+        one) so that the verdict can number that cell."""
+        sites = [payload.get("site")] + [c.get("site") for c in payload.get("calls") or [] if isinstance(c, dict)] \
+            if isinstance(payload, dict) else []
+        cells = [(s[0], s[1]) for s in sites if isinstance(s, list) and len(s) >= 2 and isinstance(s[0], str)
+                 and self._kind(s[0]) == "cell"]
+        if cells:
+            self._where(cells)
+        self.send(kind, payload)
+
     def send(self, kind, payload):
         with self.lock:
             self.seq += 1
@@ -224,6 +235,9 @@ _recorder = None
 def _snapshot(namespace):
     import tl_audit
 
+    settle = getattr(tl_audit.AUDIT, "settle", None)
+    if settle is not None:
+        settle()  # anything that trained the lab's model outside its fits is reported before the checks read it
     return {"variables": {name: tl_audit.describe_value(namespace.get(name)) for name in VARIABLES
                           if name in namespace},
             "figures": tl_audit.describe_figures(tl_audit.AUDIT.figures)}
@@ -247,7 +261,7 @@ def start(path, workdir, protected):
         _recorder.cell_prefix = os.path.normpath(get_tmp_directory()) + os.sep
     except Exception:
         _recorder.cell_prefix = "<ipython-input-"
-    tl_audit.emitter = _recorder.send
+    tl_audit.emitter = _recorder.observe
     Notebook.init_grading_mode("tests")
     Notebook.check = _checkpoint
     _recorder.send("hello", {"pid": os.getpid()})

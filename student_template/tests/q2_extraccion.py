@@ -7,7 +7,7 @@ points = 5
 
 @test_case(points=1, hidden=False)
 def test_base_efficientnet_imagenet_sin_top(env):
-    """Base EfficientNetV2B0 con pesos de ImageNet y sin capa superior, con los datos que recibe"""
+    """Base EfficientNetV2B0 con pesos de ImageNet y sin capa superior, con los datos que recibe y validando en el conjunto de prueba"""
     import runpy
     runpy.run_path('tl_checks.py')['check_base_requested'](env)
 
