@@ -1,17 +1,18 @@
-"""The kit's command line: ``python -m kit [VERB] [options]``; each verb is a module's ``main(argv) -> int``.
+"""The transfer-learning lab kit: python -m kit [VERB] [options]
 
-    python -m kit                      # the main job: regenerate, grade a demo class, show the outputs
-    python -m kit grade FOLDER         # grade a class: grades, feedback, discussion, gradebook, report
-    python -m kit build                # regenerate student_template/, autograder/, solution/
-    python -m kit review --out grades  # grade the discussion and flagged rows in the browser
-    python -m kit lms moodle ...       # publish grades and feedback in Moodle (or: lms canvas ...)
-    python -m kit VERB --help          # every verb's options
+A class, step by step (python -m kit VERB --help for each verb's options; the README and docs/ for the rest):
+
+    python -m kit                                   # try it: a demo class of five, graded into demo/
+    python -m kit build                             # after editing assignment/: the student template and autograder
+    python -m kit grade SUBMISSIONS --out grades    # grade your class: grades, feedback, gradebook, report
+    python -m kit review --out grades               # grade the discussion and the flagged rows in the browser
+    python -m kit lms moodle --worksheet FILE --out grades     # publish in Moodle (or: lms canvas ...)
 """
 import importlib
 import sys
 
 VERBS = {
-    "demo": ("kit.demo", "regenerate, grade a demo class, show where everything is (the default)"),
+    "demo": ("kit.demo", "regenerate, grade a demo class into demo/, show where everything is (the default)"),
     "grade": ("kit.grade", "grade a folder of submissions and finish the class"),
     "build": ("kit.build", "regenerate the student template, autograder and solution from the master"),
     "variants": ("kit.variants", "rewrite the reference submissions in submissions/"),
@@ -28,7 +29,7 @@ VERBS = {
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
-        print(__doc__.strip() + "\n\nverbs:\n" + "\n".join(f"  {v:<11} {h}" for v, (_, h) in VERBS.items()))
+        print(__doc__.strip() + "\n\nEvery verb:\n" + "\n".join(f"  {v:<11} {h}" for v, (_, h) in VERBS.items()))
         return 0
     verb = argv.pop(0) if argv and not argv[0].startswith("-") else "demo"
     if verb not in VERBS:

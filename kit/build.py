@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from kit import embed, gradescope, paths
+from kit import cli, embed, gradescope, paths
 
 RUNTIME_FILES = ("tl_setup.py", "tl_audit.py", "tl_fastmode.py", "tl_checks.py", "tl_hidden_checks.py",
                  "tl_cifar10_sample.npz", "CIFAR10_SAMPLE.md")
@@ -157,8 +157,8 @@ def digest(root: Path) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit build",
-                                     description="Regenerate student_template/, autograder/ and solution/.")
+    parser = cli.parser("python -m kit build", "Regenerate student_template/, autograder/ and solution/ from the "
+                        "master.", "architecture.md")
     parser.add_argument("--out", type=Path, default=paths.ROOT, help="where the three stage folders go")
     parser.add_argument("--no-run-tests", action="store_true",
                         help="skip executing the solution against the tests (about 40 s)")

@@ -1,6 +1,6 @@
 """The kit's main job: regenerate the stages, grade a small demo class, and show where everything is.
 
-    python -m kit [--out grades] [--jobs auto] [--no-run-tests]
+    python -m kit [--out demo] [--jobs auto] [--no-run-tests]
     python -m kit demo --all-references     # every reference submission against expected_grades.csv
 
 The demo class is five of the reference submissions under students' names: a full-marks
@@ -13,9 +13,11 @@ from pathlib import Path
 
 import nbformat
 
-from kit import build, classwork, executors, grade, layout, paths, runlock
+from kit import build, classwork, cli, executors, grade, layout, paths, runlock
 from kit.classwork import manual
 
+DEMO_OUT = Path("demo")
+"""The demo's own folder (ignored by git), never a real class's ``--out``."""
 DEMO_CLASS = {
     "ana_solucion.ipynb": "solution.ipynb",
     "bruno_sin_recompilar.ipynb": "b4_no_recompile.ipynb",
@@ -63,8 +65,9 @@ def write_demo_class(folder: Path) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m kit", description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help="where every output goes (default: grades)")
+    p = cli.parser("python -m kit", __doc__.splitlines()[0], "grading-a-class.md")
+    p.add_argument("--out", type=Path, default=DEMO_OUT,
+                   help="where the demo's class and every output go (its own folder: never a real class's)")
     p.add_argument("--jobs", type=executors.jobs_option, default=executors.AUTO,
                    help="submissions graded at once: a number, or 'auto' (one more than the cores, as far as free "
                         "memory allows)")
@@ -107,6 +110,6 @@ def main(argv=None) -> int:
     print(grade.table(rows, questions) + "\n")
     print(classwork.summary(rows, questions) + "\n")
     print(made)
-    print(f"\nGrade the discussion and the flagged rows in the browser: python -m kit review --out {args.out}")
-    print(f"Grade your own class the same way: python -m kit grade FOLDER --out {args.out}")
+    print(f"\nGrade the demo's discussion and flagged rows in the browser: python -m kit review --out {args.out}")
+    print(f"Grade your own class into a folder of its own: python -m kit grade FOLDER --out {paths.DEFAULT_OUT}")
     return 0

@@ -57,5 +57,17 @@ def opened(kind: str, jobs: int, scheduler: str | None = None):
         raise SystemExit("--executor dask needs --scheduler tcp://HOST:PORT (the address 'dask scheduler' prints)")
     from distributed import Client
 
-    with Client(scheduler, timeout="30s") as client:
+    if "HOST" in scheduler:
+        raise Unreachable(f"{scheduler} is the documentation's placeholder: give the address that python -m kit "
+                          "scheduler printed as its first line (e.g. tcp://10.0.0.5:8786)")
+    try:
+        client = Client(scheduler, timeout="30s")
+    except (OSError, TimeoutError) as exc:
+        raise Unreachable(f"cannot reach the scheduler at {scheduler} ({type(exc).__name__}): is python -m kit "
+                          "scheduler running there? Its first line is its address") from None
+    with client:
         yield client.get_executor(pure=False)
+
+
+class Unreachable(Exception):
+    """The cluster named by ``--scheduler`` cannot be reached: nothing was graded."""

@@ -19,6 +19,7 @@ autograder) changed. Then ``kit.classwork`` writes the feedback pages, the discu
 page, the gradebook and the class report from what is in ``--out``.
 """
 import argparse
+import errno
 import hashlib
 import os
 import shlex
@@ -26,7 +27,7 @@ import sys
 from concurrent.futures import as_completed
 from pathlib import Path
 
-from kit import executors, intake, layout, paths, runlock, sandbox, scratch, tampering, watch
+from kit import cli, executors, intake, layout, paths, runlock, sandbox, scratch, tampering, watch
 from kit.grades_table import differs, load_expected, table, write_csv  # noqa: F401 (the batch's CSV and its readers)
 from kit.job.folder import assignment_of, questions_of  # noqa: F401 (the autograder's one reader)
 from kit.job import one
@@ -47,6 +48,10 @@ class Interrupted(Exception):
         self.kept, self.left = kept, left
 
 
+class Refused(Exception):
+    """The command cannot start as given: one line says why and what to do; nothing was done."""
+
+
 def grader_failure(exc: BaseException) -> str:
     """What an exception around a job (the grader's or the cluster's, not the notebook's) says to the instructor."""
     text = f"{type(exc).__name__}: {exc}"
@@ -65,13 +70,28 @@ def discover(folder: Path) -> list:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in SUFFIXES)
 
 
+def discover_class(folders) -> list:
+    """Every submission of a class's folders (one folder, or a list); ``Refused`` when two share a file name (a row
+    is named after its file)."""
+    found, seen = [], {}
+    for folder in folders if isinstance(folders, (list, tuple)) else [folders]:
+        for path in discover(Path(folder)):
+            if path.name in seen:
+                raise Refused(f"{path.name} is in both {seen[path.name]} and {path.parent}: rename one (a row is named "
+                              "after its file)")
+            seen[path.name] = path.parent
+            found.append(path)
+    return sorted(found, key=lambda p: p.name)
+
+
 def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path = paths.DEFAULT_OUT,
               jobs: int | str = 2, timeout_s: float = 600, memory_mb: float = MEMORY_MB, progress=None,
               force: bool = False, workdir: Path | None = None, on_start=None,
               template: Path = paths.STUDENT / paths.MASTER.name, disk_mb: float = 2048, tmp_mb: float = 1024,
               max_unzipped_mb: float = intake.MAX_UNZIPPED_MB, executor: str = "local",
               scheduler: str | None = None, allow_unconfined: bool = False) -> list:
-    """Grade every submission in ``folder`` that is new or changed since the last run into ``out``.
+    """Grade every submission in ``folder`` (or in each of a list of folders, one class) that is new or changed since
+    the last run into ``out``.
 
     Each job runs where ``executor`` says (``kit.executors``), ``jobs`` at once locally (a number, or ``auto``);
     ``on_start(n)`` is told how many will really be graded; ``progress(row)`` hears of each one done.
@@ -83,7 +103,7 @@ def grade_all(folder: Path, autograder: Path = paths.AUTOGRADER_ZIP, out: Path =
         scratch.sweep(*([workdir] if workdir else []))  # what crashed runs left behind, never a live run's
     watch.STOP.clear()
     questions = questions_of(autograder)
-    submissions = discover(folder)
+    submissions = discover_class(folder)
     out.mkdir(parents=True, exist_ok=True)
 
     autograder_bytes = autograder.read_bytes()
@@ -141,15 +161,21 @@ def grade_all_with_progress(folder: Path, autograder: Path, out: Path, **options
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m kit grade",
-                                description="Grade every .ipynb/.zip in a folder, then write feedback, the "
-                                            "discussion page, the gradebook and the class report.")
+    p = cli.parser("python -m kit grade", "Grade every .ipynb/.zip in a folder, then write feedback, the discussion "
+                   "page, the gradebook and the class report. Exit codes: 0 done; 2 refused (nothing done); 3 done, "
+                   "but some rows are 'retry' (the grader or the cluster failed on them: run the same command again); "
+                   "4 could not finish (a full disk, an --out that cannot be written): every graded row is kept; "
+                   "130 interrupted.", "grading-a-class.md")
     p.add_argument("submissions", type=Path, help="folder of students' .ipynb or export .zip files")
     p.add_argument("--autograder", type=Path, default=paths.AUTOGRADER_ZIP, help="the autograder zip to grade with")
-    p.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help="where every output goes (default: grades)")
+    p.add_argument("--out", type=Path, default=paths.DEFAULT_OUT,
+                   help="where every output goes: one class per folder (see --add)")
+    p.add_argument("--add", action="store_true",
+                   help="SUBMISSIONS is one more folder of the class --out already holds (late submissions, a "
+                        "second group): grade it into the same class")
     p.add_argument("--jobs", type=executors.jobs_option, default=executors.AUTO,
-                   help="submissions graded at once on this machine: a number, or 'auto' (the default: one more "
-                        "than the cores, as far as free memory holds --memory-mb for each)")
+                   help="submissions graded at once on this machine: a number, or 'auto' (one more than the cores, "
+                        "as far as free memory holds --memory-mb for each)")
     p.add_argument("--timeout", type=float, default=600, help="seconds per submission")
     p.add_argument("--memory-mb", type=float, default=MEMORY_MB,
                    help="memory per submission: the process tree's resident memory plus its RAM-backed files "
@@ -176,9 +202,35 @@ def parser() -> argparse.ArgumentParser:
                    help="grade in Otter's own Docker containers instead (otter grade): needs a Docker engine; "
                         "writes Otter's final_grades.csv under --out, without the kit's feedback and report")
     p.add_argument("--student-pattern", default=None,
-                   help="regex with a (?P<student>...) group, matched against each file name; default: "
-                        "Moodle's and Canvas's download names, else the file's stem")
+                   help="regex with a (?P<student>...) group, matched against each file name (none: Moodle's and "
+                        "Canvas's download names, else the file's stem)")
     return p
+
+
+def class_of(out: Path, folder: Path, add: bool) -> list:
+    """The submission folders a run on ``folder`` grades into ``out``: the class ``out`` holds (``class.json``), with
+    ``folder`` added when ``add``; ``Refused`` when ``out`` holds another class."""
+    folder = folder.resolve()
+    known = [f for f in layout.class_folders(out) if f.is_dir()]
+    if not known or folder in known:
+        return known or [folder]
+    if not add:
+        raise Refused(f"{out} holds the class graded from {known[0]}, not {folder}: grade this one into a folder of "
+                      f"its own (--out another-folder), or, if it is more of the same class (late submissions, "
+                      f"a second group), add it to that class with --add")
+    return [*known, folder]
+
+
+def _cannot_finish(exc: OSError, out: Path, again: str) -> str:
+    """One line for an ``OSError`` that stopped the run: what happened and what to do."""
+    where = exc.filename or out
+    if exc.errno == errno.ENOSPC:
+        return (f"the disk holding {where} is full: free some space, then run the same command; every row graded "
+                f"so far is kept in {out}: {again}")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return (f"cannot write into {where} ({exc.strerror}): give an --out you can write to, or make it "
+                f"writable, then run the same command: {again}")
+    return f"could not finish ({exc.strerror or exc}: {where}); every row graded so far is kept in {out}: {again}"
 
 
 def main(argv=None) -> int:
@@ -195,29 +247,44 @@ def main(argv=None) -> int:
         jobs = executors.resolved(args.jobs, args.memory_mb)
         return containers.grade(args.submissions, args.autograder, args.out, jobs, args.timeout)
     try:
+        folders = class_of(args.out, args.submissions, args.add)
         with runlock.held(args.out, args.wait):
-            rows = grade_all_with_progress(args.submissions, args.autograder, args.out, jobs=args.jobs,
+            rows = grade_all_with_progress(folders, args.autograder, args.out, jobs=args.jobs,
                                            timeout_s=args.timeout, memory_mb=args.memory_mb, force=args.force,
                                            disk_mb=args.disk_mb, tmp_mb=args.tmp_mb,
                                            max_unzipped_mb=args.max_unzipped_mb, executor=args.executor,
                                            scheduler=args.scheduler, allow_unconfined=args.allow_unconfined)
             questions = questions_of(args.autograder)
-            layout.write_origin(args.out, args.submissions, args.autograder, args.student_pattern)
-            made = classwork.finish(args.out, rows, questions, args.submissions, args.student_pattern)
+            layout.write_origin(args.out, folders, args.autograder, args.student_pattern)
+            made = classwork.finish(args.out, rows, questions, folders, args.student_pattern)
+    except Refused as refused:
+        print(f"python -m kit grade: {refused}", file=sys.stderr)
+        return cli.REFUSED
     except runlock.Busy as busy:
         print(f"python -m kit grade: {busy.message}", file=sys.stderr)
-        return 2
+        return cli.REFUSED
     except Interrupted as stop:
         print(f"python -m kit grade: interrupted: {stop.kept} graded and kept in {args.out}, {stop.left} not graded; "
               f"the same command grades the rest: {again}", file=sys.stderr)
-        return 130
+        return cli.INTERRUPTED
     except KeyboardInterrupt:
         print(f"python -m kit grade: interrupted while finishing the class: every graded row is kept in {args.out}; "
               f"the same command finishes it: {again}", file=sys.stderr)
-        return 130
+        return cli.INTERRUPTED
+    except executors.Unreachable as lost:
+        print(f"python -m kit grade: {lost}; nothing was graded: {again}", file=sys.stderr)
+        return cli.UNFINISHED
+    except OSError as exc:
+        print(f"python -m kit grade: {_cannot_finish(exc, args.out, again)}", file=sys.stderr)
+        return cli.UNFINISHED
     print(classwork.summary(rows, questions))
     print(made)
-    return 0
+    retry = [r for r in rows if r.status == Status.RETRY]
+    if retry:
+        print(f"python -m kit grade: {len(retry)} of {len(rows)} rows are 'retry': the grader or the cluster failed on "
+              f"them, not the students; the same command grades them: {again}", file=sys.stderr)
+        return cli.RETRY
+    return cli.OK
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from kit import paths
+from kit import cli, paths
 
 SOURCES = paths.ASSIGNMENT / "gradescope"
 REPLACED = {"setup.sh": 0o755, "run_autograder": 0o755, "cache_assets.py": 0o644}
@@ -62,10 +62,10 @@ def package(otter_zip: Path, out: Path, mode: str = "auto", template: Path | Non
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit.gradescope",
-                                     description="Write a Gradescope autograder zip in the chosen grading mode.")
+    parser = cli.parser("python -m kit gradescope", "Write a Gradescope autograder zip in the chosen grading mode.",
+                        "lms.md")
     parser.add_argument("source", nargs="?", type=Path, default=paths.AUTOGRADER_ZIP,
-                        help="an autograder zip made by `python -m kit build` (default: the committed one)")
+                        help="an autograder zip made by `python -m kit build`")
     parser.add_argument("--mode", choices=MODES, default="real",
                         help="real: grade the lab as written, 50,000 images and ImageNet weights (a GPU "
                              "grader); auto: fast mode whenever Otter grades (the committed zip)")

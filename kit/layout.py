@@ -45,11 +45,26 @@ def load_row(out: Path, submission: str) -> Row | None:
         return None
 
 
-def write_origin(out: Path, submissions: Path, autograder: Path, pattern: str | None) -> None:
-    """Remember where the class graded into ``out`` came from, for the commands that finish it later."""
-    (out / CLASS).write_text(json.dumps({"submissions": str(Path(submissions).resolve()),
+def write_origin(out: Path, submissions, autograder: Path, pattern: str | None) -> None:
+    """Remember where the class graded into ``out`` came from (its submissions folder, or folders), for the commands
+    that finish it later and for ``kit grade``, which never mixes two classes in one ``out``."""
+    folders = [str(Path(f).resolve()) for f in (submissions if isinstance(submissions, (list, tuple)) else [submissions])]
+    (out / CLASS).write_text(json.dumps({"submissions": folders[0], "folders": folders,
                                          "autograder": str(Path(autograder).resolve()),
                                          "student_pattern": pattern}, indent=1), encoding="utf-8")
+
+
+def class_folders(out: Path) -> list:
+    """The submissions folders of the class graded into ``out``; [] for none yet."""
+    origin = read_origin(out)
+    folders = origin.get("folders") or ([origin["submissions"]] if origin.get("submissions") else [])
+    return [Path(f) for f in folders if isinstance(f, str)]
+
+
+def locate(submissions, name: str) -> Path:
+    """Where the submission ``name`` is, in a class's folder or folders (the first that holds it)."""
+    folders = [Path(f) for f in (submissions if isinstance(submissions, (list, tuple)) else [submissions])]
+    return next((f / name for f in folders if (f / name).exists()), folders[0] / name)
 
 
 def read_origin(out: Path) -> dict:

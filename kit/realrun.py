@@ -214,13 +214,15 @@ def _epochs(text: str):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m kit.realrun", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m kit realrun", description=__doc__.splitlines()[0],
+                                epilog="More: docs/grading-rules.md in the kit's checkout.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # standalone: no kit import
     p.add_argument("--data", type=Path, help="a local copy of CIFAR-10, python version (the folder "
-                   "cifar-10-batches-py or the one holding it); default: keras.datasets.cifar10.load_data()")
-    p.add_argument("--weights", type=Path, help="efficientnetv2-b0_notop.h5; default: Keras' cache or download")
-    p.add_argument("--train", type=int, default=50_000, help="training images (default: all 50,000)")
-    p.add_argument("--test", type=int, default=10_000, help="test images (default: all 10,000)")
-    p.add_argument("--epochs", type=_epochs, default=(15, 10), help="phase-1,phase-2 epochs (default 15,10)")
+                   "cifar-10-batches-py or the one holding it); none: keras.datasets.cifar10.load_data()")
+    p.add_argument("--weights", type=Path, help="efficientnetv2-b0_notop.h5; none: Keras' cache or download")
+    p.add_argument("--train", type=int, default=50_000, help="training images (all: 50,000)")
+    p.add_argument("--test", type=int, default=10_000, help="test images (all: 10,000)")
+    p.add_argument("--epochs", type=_epochs, default=(15, 10), help="phase-1,phase-2 epochs")
     p.add_argument("--batch-size", type=int, default=32, help="as in the lab: Keras' default, 32")
     p.add_argument("--seed", type=int, default=0, help="keras.utils.set_random_seed")
     p.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras' fit verbosity")

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from kit import cli
 from kit.paths import SAMPLE_PATH
 
 N_TRAIN = 256
@@ -39,7 +40,7 @@ def derive(src: Path, out: Path = SAMPLE_PATH) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit sample", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m kit sample", __doc__.splitlines()[0], "grading-rules.md")
     parser.add_argument("src", type=Path, help="folder with cifar10_batch_*.png and cifar10_labels.js")
     print(derive(parser.parse_args(argv).src))
     return 0

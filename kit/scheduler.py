@@ -2,11 +2,17 @@
 
 Dask's scheduler unpacks the batch's task graph, so, like each worker (``python -m kit worker``), it must be able to
 import the kit: this is ``dask scheduler`` with the checkout importable. It prints the address the workers and
-``python -m kit grade --executor dask --scheduler ADDRESS`` take.
+``python -m kit grade --executor dask --scheduler ADDRESS`` take, alone on the first line of its standard output
+(Dask's own log goes to standard error).
 """
 import argparse
+import json
 import sys
+import tempfile
+import threading
+from pathlib import Path
 
+from kit import cli
 from kit.version import version
 from kit.worker import importable
 
@@ -16,16 +22,29 @@ NO_WORKERS_S = 120
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m kit scheduler",
-                                description="Start the Dask scheduler of a grading cluster (then python -m kit worker "
-                                            "ADDRESS on each grading machine).")
-    p.add_argument("--host", default=None, help="the address to listen on (default: Dask's, every interface)")
-    p.add_argument("--port", type=int, default=8786, help="the port (default 8786; 0 for a free one)")
+    p = cli.parser("python -m kit scheduler", "Start the Dask scheduler of a grading cluster; its first line on "
+                   "standard output is its address (then python -m kit worker ADDRESS on each grading machine).",
+                   "cluster.md")
+    p.add_argument("--host", default=None, help="the address to listen on (none: Dask's, every interface)")
+    p.add_argument("--port", type=int, default=8786, help="the port (0 for a free one)")
     p.add_argument("--scheduler-file", default=None, help="also write the address to this JSON file (Dask's format)")
     p.add_argument("--no-workers-timeout", type=float, default=NO_WORKERS_S,
-                   help=f"seconds a job may wait while no worker can take it before it fails as a 'retry' row "
-                        f"(default {NO_WORKERS_S:g}; a worker that cannot load the kit leaves on its first job)")
+                   help="seconds a job may wait while no worker can take it before it fails as a 'retry' row (a "
+                        "worker that cannot load the kit leaves on its first job)")
     return p
+
+
+def _say_address(scheduler_file: Path, stop: threading.Event) -> None:
+    """Print the scheduler's address on standard output, alone on the first line, once Dask has written it."""
+    while not stop.wait(0.1):
+        try:
+            address = json.loads(scheduler_file.read_text())["address"]
+        except (OSError, ValueError, KeyError):
+            continue
+        print(address, flush=True)
+        print(f"python -m kit scheduler: listening at {address}; on each grading machine: python -m kit worker "
+              f"{address}", file=sys.stderr, flush=True)
+        return
 
 
 def main(argv=None) -> int:
@@ -36,8 +55,14 @@ def main(argv=None) -> int:
     from distributed.cli.dask_scheduler import main as dask_scheduler
 
     dask.config.set({"distributed.scheduler.no-workers-timeout": f"{args.no_workers_timeout}s"})
-
-    options = ["--port", str(args.port), "--no-dashboard"]
-    options += ["--host", args.host] if args.host else []
-    options += ["--scheduler-file", args.scheduler_file] if args.scheduler_file else []
-    return dask_scheduler.main(args=options, prog_name="python -m kit scheduler", standalone_mode=False) or 0
+    with tempfile.TemporaryDirectory(prefix="tl-scheduler-") as folder:
+        scheduler_file = Path(args.scheduler_file or Path(folder) / "scheduler.json")
+        scheduler_file.unlink(missing_ok=True)
+        stop = threading.Event()
+        threading.Thread(target=_say_address, args=(scheduler_file, stop), daemon=True).start()
+        options = ["--port", str(args.port), "--no-dashboard", "--scheduler-file", str(scheduler_file)]
+        options += ["--host", args.host] if args.host else []
+        try:
+            return dask_scheduler.main(args=options, prog_name="python -m kit scheduler", standalone_mode=False) or 0
+        finally:
+            stop.set()

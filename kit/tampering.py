@@ -267,8 +267,15 @@ def scan(notebook, exempt: set = frozenset()) -> list:
 
 
 def summary(findings: list, limit: int = 8) -> str:
-    """One message for the row: what was found, first lines first."""
-    shown = "; ".join(str(f) for f in findings[:limit])
-    more = f"; y {len(findings) - limit} más" if len(findings) > limit else ""
-    count = "1 línea" if len(findings) == 1 else f"{len(findings)} líneas"
+    """One message for the row: what was found, first lines first, each line once (the scan and the run may both
+    report it, for one reason or two) and counted once."""
+    lines = {}
+    for f in findings:
+        reasons = lines.setdefault((f.cell, f.line), (f, []))[1]
+        if f.reason not in reasons:
+            reasons.append(f.reason)
+    told = [str(Finding(f.cell, f.line, f.code, "; ".join(reasons))) for f, reasons in lines.values()]
+    shown = "; ".join(told[:limit])
+    more = f"; y {len(told) - limit} más" if len(told) > limit else ""
+    count = "1 línea" if len(told) == 1 else f"{len(told)} líneas"
     return f"Marcada para revisión: el código toca la calificación ({count}): {shown}{more}"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from kit import embed, paths
+from kit import cli, embed, paths
 
 FREEZE = "base_model.trainable = False  # congela la base"
 UNFREEZE = "base_model.trainable = True\n"
@@ -605,7 +605,7 @@ def write_all(out: Path = paths.SUBMISSIONS) -> list:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit variants", description=__doc__.splitlines()[0])
+    parser = cli.parser("python -m kit variants", __doc__.splitlines()[0], "architecture.md")
     parser.add_argument("--out", type=Path, default=paths.SUBMISSIONS, help="folder to write the submissions into")
     print("\n".join(write_all(parser.parse_args(argv).out)))
     return 0

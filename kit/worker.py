@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from kit import paths, sandbox
+from kit import cli, paths, sandbox
 from kit.job.one import ALLOW_UNCONFINED
 from kit.version import version
 
@@ -28,24 +28,46 @@ def importable() -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m kit worker",
-                                description="Start a Dask worker that grades this kit's jobs (python -m kit grade "
-                                            "--executor dask --scheduler SCHEDULER).")
+    p = cli.parser("python -m kit worker", "Start a Dask worker that grades this kit's jobs (python -m kit grade "
+                   "--executor dask --scheduler SCHEDULER).", "cluster.md")
     p.add_argument("scheduler", nargs="?", default=None,
-                   help="the scheduler's address, as 'python -m kit scheduler' prints it: tcp://HOST:8786 (default: "
-                        "Dask's DASK_SCHEDULER_ADDRESS); any other option is handed to Dask's worker as it is")
+                   help="the scheduler's address: the first line 'python -m kit scheduler' prints, e.g. "
+                        "tcp://10.0.0.5:8786 (none: Dask's DASK_SCHEDULER_ADDRESS); any other option is handed to "
+                        "Dask's worker as it is")
     p.add_argument("--nthreads", type=int, default=1,
-                   help="jobs this worker grades at once (default 1; the machine's cores are shared between them)")
-    p.add_argument("--name", default=None, help="the worker's name in the scheduler (default: Dask's)")
-    p.add_argument("--local-directory", default=None, help="Dask's scratch folder (default: Dask's)")
+                   help="jobs this worker grades at once (the machine's cores are shared between them)")
+    p.add_argument("--name", default=None, help="the worker's name in the scheduler (none: Dask's)")
+    p.add_argument("--local-directory", default=None, help="Dask's scratch folder (none: Dask's)")
     p.add_argument("--no-nanny", action="store_true", help="run the worker in this process, without Dask's nanny")
     p.add_argument("--allow-unconfined", action="store_true",
                    help="grade without bubblewrap on this machine (submissions then run unconfined as your user)")
     return p
 
 
+def reachable(address: str) -> str:
+    """Why a worker could not join the scheduler at ``address`` (the documentation's placeholder, a host name that does
+    not resolve, nothing listening), or ""."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if "HOST" in address:
+        return (f"{address} is the documentation's placeholder: give the address python -m kit scheduler printed as "
+                "its first line (e.g. tcp://10.0.0.5:8786)")
+    try:
+        where = urlsplit(address if "://" in address else f"tcp://{address}")
+        with socket.create_connection((where.hostname, where.port or 8786), timeout=10):
+            return ""
+    except (OSError, ValueError) as exc:
+        return (f"cannot reach the scheduler at {address} ({exc}): is python -m kit scheduler running there? Its "
+                "first line is its address")
+
+
 def main(argv=None) -> int:
     args, rest = parser().parse_known_args(argv)  # Dask's own options too: a drop-in for 'dask worker'
+    why = reachable(args.scheduler) if args.scheduler else ""
+    if why:
+        print(f"python -m kit worker: {why}", file=sys.stderr)
+        return cli.REFUSED
     if not sandbox.available():
         if not args.allow_unconfined:
             print(f"python -m kit worker: this machine has no working bubblewrap, so it would grade submissions "

@@ -11,8 +11,9 @@ from kit.classwork import discussion, feedback, gradebook, manual, report
 from kit.records import Status
 
 
-def finish(out: Path, rows: list, questions: dict, submissions: Path, pattern: str | None = None) -> str:
-    """Write every class output under ``out``; returns where each one is, for the instructor."""
+def finish(out: Path, rows: list, questions: dict, submissions, pattern: str | None = None) -> str:
+    """Write every class output under ``out`` (``submissions``: the class's folder, or its folders); returns where
+    each one is, for the instructor."""
     cases = {r.submission: feedback.load_cases(layout.results_dir(out, r.submission)) for r in rows}
     manual_questions = manual.manual_questions()
     answers = discussion.collect(submissions, rows, manual_questions)
@@ -29,7 +30,7 @@ def finish(out: Path, rows: list, questions: dict, submissions: Path, pattern: s
         f["total"], f["max_total"], f["percent"], {q.name: f[q.name] for q in manual_questions},
         comments.get(f["submission"], {}), marks.get(f["submission"], {}).get(gradebook.ACCEPT, ""))
         for f in final}
-    feedback_dir = feedback.write_all(out, rows, questions, cases, wholes, manual_questions)
+    feedback_dir = feedback.write_all(out, rows, questions, cases, wholes, manual_questions, pattern)
 
     decisions = {sub: m.get(gradebook.ACCEPT, "") for sub, m in marks.items()}
     (out / layout.REPORT).write_text(report.render(rows, questions, cases, decisions), encoding="utf-8")
@@ -44,14 +45,18 @@ def finish(out: Path, rows: list, questions: dict, submissions: Path, pattern: s
 
 
 def summary(rows: list, questions: dict) -> str:
-    """Status counts, mean score and the weakest question, on one screen."""
+    """Status counts, mean score (over the graded rows, the others counted apart) and the weakest question, on one
+    screen."""
     counts = Counter(r.status for r in rows)
     statuses = ", ".join(f"{counts[s]} {s.value}" for s in Status if counts[s])
     max_score = sum(questions.values())
-    mean = sum(r.score for r in rows) / len(rows) if rows else 0.0
+    graded = report.graded(rows)
+    mean = sum(r.score for r in graded) / len(graded) if graded else 0.0
     rates = report.question_rates(rows, questions)
+    apart = len(rows) - len(graded)
     lines = [f"{len(rows)} submissions: {statuses or 'none'}",
-             f"mean automatic score {mean:.2f} / {max_score:g}"]
+             f"mean automatic score {mean:.2f} / {max_score:g} over the {len(graded)} graded"
+             + (f" ({apart} not graded: no notebook that ran, or stopped by a limit, or to grade again)" if apart else "")]
     retry = [r for r in rows if r.status == Status.RETRY]
     if retry:
         lines.append(f"{len(retry)} retry: the grader failed on them, not the students (no points, never published); "
@@ -60,7 +65,7 @@ def summary(rows: list, questions: dict) -> str:
     if unjudged:
         lines.append(f"{len(unjudged)} with checks the grader could not run (not the students' doing; graded again "
                      f"on the next run): {', '.join(unjudged[:5])}{' ...' if len(unjudged) > 5 else ''}")
-    if any(r.status == Status.OK for r in rows):
+    if graded:
         weakest = min(rates, key=lambda q: (rates[q][0] / questions[q] if questions[q] else 1, q))
         lines.append(f"weakest question: {weakest} (mean {rates[weakest][0]:.2f} / {questions[weakest]:g}, "
                      f"full marks in {100 * rates[weakest][1]:.0f}% of graded submissions)")

@@ -5,18 +5,19 @@ question's wording explains are shown side by side with their similarity.
 """
 from pathlib import Path
 
-from kit import intake
+from kit import intake, layout
 from kit.classwork import manual, pages
 from kit.classwork.gradebook import student_name
 from kit.classwork.pages import esc
 
 
-def collect(submissions: Path, rows: list, questions: list) -> dict:
-    """{submission: {question: Markdown answer, or None where it cannot be found}}."""
+def collect(submissions, rows: list, questions: list) -> dict:
+    """{submission: {question: Markdown answer, or None where it cannot be found}}; ``submissions`` is the class's
+    folder, or its folders."""
     answers = {}
     for row in rows:
         try:
-            nb = intake.read_notebook(submissions / row.submission)
+            nb = intake.read_notebook(layout.locate(submissions, row.submission))
             answers[row.submission] = manual.answers_of(nb, questions)
         except (intake.Unreadable, OSError):
             answers[row.submission] = {q.name: None for q in questions}

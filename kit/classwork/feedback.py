@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit import layout
-from kit.classwork import pages
+from kit.classwork import gradebook, pages
 from kit.records import Case, Row, Status
 from kit.classwork.pages import esc
 
@@ -179,9 +179,9 @@ def _manual_section(whole: WholeGrade, manual_questions: list) -> list:
 
 
 def render(row: Row, cases: list, plots: list, questions: dict, whole: WholeGrade | None = None,
-           manual_questions: list = (), run: str = "") -> str:
+           manual_questions: list = (), run: str = "", student: str = "") -> str:
     """The page. ``whole``: what the gradebook says (None: the automatic part only); ``run``: one sentence on
-    what the grading run was, shown with its plots."""
+    what the grading run was, shown with its plots; ``student``: the name in its title (the file's, by default)."""
     body = _headline(row, whole, manual_questions)
     decided = DECIDED.get(whole.decision if whole is not None and row.status == Status.FLAGGED else "")
     if decided:
@@ -214,18 +214,19 @@ def render(row: Row, cases: list, plots: list, questions: dict, whole: WholeGrad
         body.extend(pages.png(p, f"Gráfica {i}") for i, p in enumerate(plots, start=1))
     else:
         body.append('<p class="muted">La ejecución calificada no mostró ninguna gráfica.</p>')
-    return pages.page(f"Retroalimentación: {row.submission}", "\n".join(body))
+    return pages.page(f"Retroalimentación: {student or gradebook.student_name(row.submission)}", "\n".join(body))
 
 
 def write_all(out: Path, rows: list, questions: dict, cases: dict, wholes: dict | None = None,
-              manual_questions: list = ()) -> Path:
+              manual_questions: list = (), pattern: str | None = None) -> Path:
     """``cases``: {submission: its ``Case`` records}, as ``load_cases`` read them; ``wholes``: {submission:
-    ``WholeGrade``} once the gradebook is written."""
+    ``WholeGrade``} once the gradebook is written; ``pattern``: how students are named (``gradebook.student_name``)."""
     folder = layout.feedback_dir(out)
     folder.mkdir(parents=True, exist_ok=True)
     for row in rows:
         results = layout.results_dir(out, row.submission)
         page = render(row, cases.get(row.submission, []), figures(results), questions,
-                      (wholes or {}).get(row.submission), manual_questions, run_sentence(results))
+                      (wholes or {}).get(row.submission), manual_questions, run_sentence(results),
+                      gradebook.student_name(row.submission, pattern))
         layout.feedback_page(out, row.submission).write_text(page, encoding="utf-8")
     return folder

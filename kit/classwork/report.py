@@ -21,9 +21,17 @@ def status_counts(rows) -> dict:
     return {s.value: counts.get(s, 0) for s in Status}
 
 
+GRADED = (Status.OK, Status.FLAGGED)
+"""Rows whose notebook ran and was judged: the class's means are theirs, the others are counted apart."""
+
+
+def graded(rows) -> list:
+    return [r for r in rows if r.status in GRADED]
+
+
 def question_rates(rows, questions) -> dict:
-    """{question: (mean points, share of graded submissions with full marks)} over ``ok`` rows."""
-    graded = [r for r in rows if r.status == Status.OK]
+    """{question: (mean points, share of graded submissions with full marks)} over the graded rows."""
+    graded = [r for r in rows if r.status in GRADED]
     rates = {}
     for q, points in questions.items():
         got = [r.questions.get(q, 0) for r in graded]
@@ -92,9 +100,11 @@ def render(rows, questions: dict, cases_by_sub: dict, decisions: dict | None = N
     """``decisions``: {submission: ``accepted``, ``rejected`` or ""} from the manual sheet, for flagged rows."""
     decisions = decisions or {}
     max_score = sum(questions.values())
-    scores = [r.score for r in rows]
+    scores = [r.score for r in graded(rows)]
+    apart = len(rows) - len(scores)
     body = [f"<p>{len(rows)} submissions · mean automatic score {mean(scores) if scores else 0:.2f} / "
-            f"{max_score:g} · median {median(scores) if scores else 0:g}</p>"]
+            f"{max_score:g} · median {median(scores) if scores else 0:g}, over the {len(scores)} graded"
+            + (f" ({apart} not graded, counted apart)" if apart else "") + "</p>"]
 
     body.append("<h2>Status</h2>")
     body.append(pages.table(["status", "submissions"], [[esc(s), n] for s, n in status_counts(rows).items()],

@@ -10,17 +10,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from kit import layout, paths
+from kit import cli, layout, paths
 from kit.lms import canvas, moodle, release, sheet
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m kit lms", description=__doc__.splitlines()[0])
+    p = cli.parser("python -m kit lms", __doc__.splitlines()[0], "lms.md")
     systems = p.add_subparsers(dest="system", required=True)
-    m = systems.add_parser("moodle", help="fill Moodle's offline grading worksheet and write a feedback-files zip")
+    m = systems.add_parser("moodle", help="fill Moodle's offline grading worksheet and write a feedback-files zip",
+                           formatter_class=cli.Defaults)
     m.add_argument("--worksheet", type=Path, required=True,
                    help="the CSV from the assignment's 'Download grading worksheet' (read, never changed)")
-    c = systems.add_parser("canvas", help="fill one assignment's column of Canvas' gradebook export")
+    c = systems.add_parser("canvas", help="fill one assignment's column of Canvas' gradebook export",
+                           formatter_class=cli.Defaults)
     c.add_argument("--gradebook", type=Path, required=True,
                    help="the CSV from the Gradebook's 'Export' (read, never changed)")
     c.add_argument("--assignment", required=True, help="the assignment's title as the gradebook's header has it")

@@ -16,24 +16,23 @@ import sys
 import webbrowser
 from pathlib import Path
 
-from kit import layout, paths
+from kit import cli, layout, paths
 
 HELP_OUT = "the --out folder of a graded class (python -m kit grade FOLDER --out OUT)"
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m kit review",
-                                description="Grade the discussion questions and review flagged submissions in the "
-                                            "browser; every change is saved into OUT/manual_grades.csv at once.")
-    p.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help=HELP_OUT + " (default: grades)")
-    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p = cli.parser("python -m kit review", "Grade the discussion questions and review flagged submissions in the "
+                   "browser; every change is saved into OUT/manual_grades.csv at once.", "review.md")
+    p.add_argument("--out", type=Path, default=paths.DEFAULT_OUT, help=HELP_OUT)
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: a free one)")
     p.add_argument("--no-browser", action="store_true", help="print the address without opening a browser")
     p.add_argument("--submissions", type=Path, default=None,
-                   help="the folder that was graded (default: the one OUT remembers from kit grade)")
+                   help="the folder that was graded (none: the folders OUT remembers from kit grade)")
     p.add_argument("--autograder", type=Path, default=None,
-                   help="the autograder zip it was graded with (default: the one OUT remembers, else the kit's)")
+                   help="the autograder zip it was graded with (none: the one OUT remembers, else the kit's)")
     p.add_argument("--student-pattern", default=None,
-                   help="regex with a (?P<student>...) group for students' names (default: as kit grade was told)")
+                   help="regex with a (?P<student>...) group for students' names (none: as kit grade was told)")
     return p
 
 
@@ -44,15 +43,16 @@ def open_class(out: Path, submissions: Path | None = None, autograder: Path | No
     from kit.classwork.review.store import Refused
 
     origin = layout.read_origin(out)
-    submissions = submissions or (Path(origin["submissions"]) if origin.get("submissions") else None)
+    submissions = [submissions] if submissions else layout.class_folders(out)
     autograder = autograder or Path(origin.get("autograder") or paths.AUTOGRADER_ZIP)
     pattern = pattern if pattern is not None else origin.get("student_pattern")
     if not (out / layout.GRADES).exists():
         raise SystemExit(f"{out / layout.GRADES} does not exist: grade the class first "
                          f"(python -m kit grade FOLDER --out {out})")
-    if submissions is None or not submissions.is_dir():
-        raise SystemExit(f"the graded submissions folder ({submissions or 'not recorded in ' + str(out)}) is not "
-                         "there: pass --submissions FOLDER")
+    missing = [str(f) for f in submissions if not f.is_dir()] or ([] if submissions else [f"not recorded in {out}"])
+    if missing:
+        raise SystemExit(f"the graded submissions folder ({', '.join(missing)}) is not there: pass --submissions "
+                         "FOLDER")
     try:
         klass = views.Class(out, submissions, pattern)
     except Refused as exc:

@@ -52,7 +52,8 @@ class Class:
 
     def __init__(self, out: Path, submissions: Path, pattern: str | None = None,
                  template: Path = paths.STUDENT / paths.MASTER.name):
-        self.out, self.submissions, self.pattern = Path(out), Path(submissions), pattern
+        self.out, self.pattern = Path(out), pattern
+        self.submissions = [Path(f) for f in submissions] if isinstance(submissions, (list, tuple)) else Path(submissions)
         self.questions = manual.manual_questions()
         self.store = Store(self.out, self.questions, {q.name: rubric.items(q.model_answer) for q in self.questions})
         self.store.sheet()  # refuses at once when the class was never graded
@@ -88,7 +89,7 @@ class Class:
         student = Student(row.submission, gradebook.student_name(row.submission, self.pattern), row.status.value,
                           row.score, row.max_score, row.message)
         try:
-            nb = intake.read_notebook(self.submissions / row.submission)
+            nb = intake.read_notebook(layout.locate(self.submissions, row.submission))
         except (intake.Unreadable, OSError):
             nb = None
         found = manual.answers_of(nb, self.questions) if nb is not None else {}
