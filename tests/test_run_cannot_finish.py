@@ -88,7 +88,7 @@ def test_a_scheduler_killed_mid_batch_gives_retry_rows_exit_3_and_the_same_comma
     def cluster():
         scheduler = start("scheduler", "--host", "127.0.0.1", "--port", "0")
         address = scheduler.stdout.readline().strip()
-        worker = start("worker", address)
+        worker = start("worker", address, "--nthreads", "2")  # both at once: elena's row cannot wait behind ana's
         with distributed.Client(address, timeout="30s") as client:
             client.wait_for_workers(1, timeout=120)
         return scheduler, worker, address
@@ -110,6 +110,7 @@ def test_a_scheduler_killed_mid_batch_gives_retry_rows_exit_3_and_the_same_comma
         while not (tmp_path / "out" / "results" / "elena.ipynb" / "row.json").exists() and time.monotonic() < deadline:
             time.sleep(0.5)
         time.sleep(5)  # ana's job is running on the worker
+        assert not (tmp_path / "out" / "results" / "ana.ipynb" / "row.json").exists()
         stop(scheduler)
         out, err = batch.communicate(timeout=600)
         assert batch.returncode == cli.RETRY, err[-2000:]
