@@ -7,10 +7,12 @@ What is not run here, and why, is listed in ``NOT_RUN_HERE``: each of those line
 """
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -109,12 +111,20 @@ class Shell:
         self.said[command] = (done.returncode, done.stdout + done.stderr)
         return done
 
-    def serve(self, command: str) -> str:
-        """Start a command that serves until stopped; its first line of output."""
+    def serve(self, command: str, stream: str = "stdout", timeout: float = 300) -> str:
+        """Start a command that serves until stopped; the first line it writes on ``stream`` (both streams read on
+        to the end, so that neither pipe fills while it serves)."""
         proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=self.checkout, env=self.env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         self.servers.append(proc)
-        first = proc.stdout.readline().strip()
+        lines = {"stdout": queue.Queue(), "stderr": queue.Queue()}
+        for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+            threading.Thread(target=lambda q, p: [q.put(line) for line in p] + [q.put("")], args=(lines[name], pipe),
+                             daemon=True).start()
+        try:
+            first = lines[stream].get(timeout=timeout).strip()
+        except queue.Empty:
+            first = ""
         self.said[command] = (0 if first else proc.poll(), first)
         return first
 
@@ -149,7 +159,7 @@ def day(tmp_path_factory):
                 if address:  # the cluster's lines on one machine: HOST is what the scheduler printed
                     command = command.replace("tcp://HOST:8786", address)
                 if command.startswith("python -m kit worker"):
-                    shell.serve(command)
+                    shell.serve(command, stream="stderr")  # a worker says what it is on stderr, as Dask's do
                     _wait_for_workers(address)
                 elif command.startswith(SERVERS):
                     first = shell.serve(command)
@@ -202,6 +212,8 @@ def test_the_commands_did_their_work(day):
     assert codes["python -m kit grade path/to/submissions"] == 0
     assert said["python -m kit review --out grades"][1].startswith("kit review: 3 submissions of grades; open http")
     assert re.fullmatch(r"tcp://[\d.]+:8786", said["python -m kit scheduler"][1])
+    [worker] = [out for c, (_, out) in said.items() if c.startswith("python -m kit worker")]
+    assert worker.startswith("python -m kit worker: kit ") and "1 job(s) at once" in worker
 
 
 def test_the_demo_and_the_class_each_keep_to_their_own_folder(day):
