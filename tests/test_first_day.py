@@ -13,14 +13,13 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from kit import cli, paths
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("first-day")]  # one newcomer: the cluster binds port 8786
 
 DOCS = ["README.md", "docs/grading-a-class.md", "docs/review.md", "docs/lms.md", "docs/cluster.md"]
 """The pages with fenced commands, in the order a newcomer follows them (every page's fenced commands are collected:
