@@ -55,7 +55,14 @@ def opened(kind: str, jobs: int, scheduler: str | None = None):
         raise ValueError(f"unknown executor {kind!r}: one of {KINDS}")
     if not scheduler:
         raise SystemExit("--executor dask needs --scheduler tcp://HOST:PORT (the address 'dask scheduler' prints)")
+    import logging
+
     from distributed import Client
+
+    # Dask logs a lost connection with its traceback; the kit says it in one line (the jobs' rows are 'retry')
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name.split(".")[0] == "distributed":
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
     if "HOST" in scheduler:
         raise Unreachable(f"{scheduler} is the documentation's placeholder: give the address that python -m kit "

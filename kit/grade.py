@@ -63,7 +63,9 @@ def grader_failure(exc: BaseException) -> str:
                 "start each worker with `python -m kit worker tcp://HOST:8786` from the kit's checkout")
     else:
         hint = "the grader or the cluster failed, not the notebook"
-    return f"{hint}; run the same command again to grade it ({text[:300]})"
+    # one line: Dask puts the remote side's traceback into the message it raises
+    said = " ".join(str(exc).split("Traceback (most recent call last)")[0].split()).rstrip(":")
+    return f"{hint}; run the same command again to grade it ({type(exc).__name__}{f': {said}' if said else ''})"[:400]
 
 
 def discover(folder: Path) -> list:

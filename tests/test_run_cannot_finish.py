@@ -1,5 +1,6 @@
 """A run that cannot finish says so in one line, with a documented exit code, and loses nothing: a full disk, an
 ``--out`` that cannot be written, a scheduler killed mid-batch. The same command then finishes the class."""
+import csv
 import json
 import os
 import shutil
@@ -116,9 +117,10 @@ def test_a_scheduler_killed_mid_batch_gives_retry_rows_exit_3_and_the_same_comma
         assert batch.returncode == cli.RETRY, err[-2000:]
         assert "Traceback" not in out + err
         assert "rows are 'retry'" in err.strip().splitlines()[-1] and "the same command grades them" in err
-        rows = {n: json.loads((tmp_path / "out" / "results" / n / "row.json").read_text())
-                for n in ("ana.ipynb", "elena.ipynb")}
+        with open(tmp_path / "out" / "grades.csv", newline="", encoding="utf-8") as f:
+            rows = {r["submission"]: r for r in csv.DictReader(f)}
         assert (rows["ana.ipynb"]["status"], rows["elena.ipynb"]["status"]) == ("retry", "error")
+        assert not (tmp_path / "out" / "results" / "ana.ipynb" / "row.json").exists()  # not kept: graded again
         stop(worker)
         scheduler, worker, address = cluster()
         again = _kit("grade", tmp_path / "clase", "--out", tmp_path / "out", "--executor", "dask", "--scheduler",
@@ -129,3 +131,13 @@ def test_a_scheduler_killed_mid_batch_gives_retry_rows_exit_3_and_the_same_comma
     finally:
         stop(scheduler, worker)
         log.close()
+
+
+def test_a_cluster_failure_is_said_in_one_line_without_the_remote_traceback():
+    from kit import grade
+
+    lost = OSError("Timed out trying to connect to tcp://127.0.0.1:1 after 30 s: Exception:\n\nTraceback (most "
+                   "recent call last):\n  File \"core.py\", line 342, in connect\nOSError: [Errno 111] refused")
+    assert grade.grader_failure(lost) == ("the grader or the cluster failed, not the notebook; run the same command "
+                                          "again to grade it (OSError: Timed out trying to connect to "
+                                          "tcp://127.0.0.1:1 after 30 s: Exception)")
