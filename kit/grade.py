@@ -206,6 +206,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--student-pattern", default=None,
                    help="regex with a (?P<student>...) group, matched against each file name (none: Moodle's and "
                         "Canvas's download names, else the file's stem)")
+    p.add_argument("--no-copies", action="store_true",
+                   help="skip the class-level look for copied work (the same run, the same Colab account, the same "
+                        "words across the class; see docs/grading-a-class.md, 'Possible copies')")
     return p
 
 
@@ -257,8 +260,8 @@ def main(argv=None) -> int:
                                            max_unzipped_mb=args.max_unzipped_mb, executor=args.executor,
                                            scheduler=args.scheduler, allow_unconfined=args.allow_unconfined)
             questions = questions_of(args.autograder)
-            layout.write_origin(args.out, folders, args.autograder, args.student_pattern)
-            made = classwork.finish(args.out, rows, questions, folders, args.student_pattern)
+            layout.write_origin(args.out, folders, args.autograder, args.student_pattern, not args.no_copies)
+            made = classwork.finish(args.out, rows, questions, folders, args.student_pattern, not args.no_copies)
     except Refused as refused:
         print(f"python -m kit grade: {refused}", file=sys.stderr)
         return cli.REFUSED

@@ -45,13 +45,15 @@ def load_row(out: Path, submission: str) -> Row | None:
         return None
 
 
-def write_origin(out: Path, submissions, autograder: Path, pattern: str | None) -> None:
+def write_origin(out: Path, submissions, autograder: Path, pattern: str | None, look_for_copies: bool = True) -> None:
     """Remember where the class graded into ``out`` came from (its submissions folder, or folders), for the commands
-    that finish it later and for ``kit grade``, which never mixes two classes in one ``out``."""
+    that finish it later and for ``kit grade``, which never mixes two classes in one ``out``; and whether it looks
+    for copied work (``kit review``'s publish then does as ``kit grade`` did)."""
     folders = [str(Path(f).resolve()) for f in (submissions if isinstance(submissions, (list, tuple)) else [submissions])]
     (out / CLASS).write_text(json.dumps({"submissions": folders[0], "folders": folders,
                                          "autograder": str(Path(autograder).resolve()),
-                                         "student_pattern": pattern}, indent=1), encoding="utf-8")
+                                         "student_pattern": pattern, "look_for_copies": look_for_copies}, indent=1),
+                           encoding="utf-8")
 
 
 def class_folders(out: Path) -> list:

@@ -3,17 +3,20 @@
 Everything is rebuilt from what ``--out`` holds (``results/<submission>/``) and from the
 instructor's ``manual_grades.csv``, so it is cheap to re-run after editing the sheet.
 """
+import shutil
 from collections import Counter
 from pathlib import Path
 
 from kit import layout
-from kit.classwork import discussion, feedback, gradebook, manual, report
+from kit.classwork import copies, discussion, feedback, gradebook, manual, report
+from kit.classwork.sheet import ManualFiles
 from kit.records import Status
 
 
-def finish(out: Path, rows: list, questions: dict, submissions, pattern: str | None = None) -> str:
+def finish(out: Path, rows: list, questions: dict, submissions, pattern: str | None = None,
+           look_for_copies: bool = True) -> str:
     """Write every class output under ``out`` (``submissions``: the class's folder, or its folders); returns where
-    each one is, for the instructor."""
+    each one is, for the instructor. ``look_for_copies``: the class-level pass for copied work (``copies``)."""
     cases = {r.submission: feedback.load_cases(layout.results_dir(out, r.submission)) for r in rows}
     manual_questions = manual.manual_questions()
     answers = discussion.collect(submissions, rows, manual_questions)
@@ -23,7 +26,13 @@ def finish(out: Path, rows: list, questions: dict, submissions, pattern: str | N
     sheet = out / layout.MANUAL
     gradebook.ensure_manual_grades(sheet, rows, manual_questions, pattern)
     marks = gradebook.read_manual_grades(sheet, manual_questions)
-    final = gradebook.write_final(out / layout.FINAL, rows, questions, manual_questions, marks, pattern)
+    if look_for_copies:
+        found = copies.scan(out, rows, submissions, pattern)
+    else:  # off: no page may show groups an earlier run found (the decisions stay in manual_review.json)
+        found = {"groups": [], "not_evidence": []}
+        shutil.rmtree(out / copies.FOLDER, ignore_errors=True)
+    reviewed = copies.per_submission(out, ManualFiles(out).read()[1]) if look_for_copies else {}
+    final = gradebook.write_final(out / layout.FINAL, rows, questions, manual_questions, marks, pattern, reviewed)
     # Each student's page shows the whole grade, as the gradebook just wrote it.
     comments = gradebook.read_comments(sheet, manual_questions)
     wholes = {f["submission"]: feedback.WholeGrade(
@@ -33,7 +42,9 @@ def finish(out: Path, rows: list, questions: dict, submissions, pattern: str | N
     feedback_dir = feedback.write_all(out, rows, questions, cases, wholes, manual_questions, pattern)
 
     decisions = {sub: m.get(gradebook.ACCEPT, "") for sub, m in marks.items()}
-    (out / layout.REPORT).write_text(report.render(rows, questions, cases, decisions), encoding="utf-8")
+    (out / layout.REPORT).write_text(report.render(rows, questions, cases, decisions, found,
+                                                   copies.decisions(ManualFiles(out).read()[1])),
+                                     encoding="utf-8")
     return "\n".join([
         f"  class report      {out / 'report.html'}",
         f"  feedback pages    {feedback_dir}/<submission>.html",

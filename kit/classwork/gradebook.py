@@ -97,15 +97,16 @@ def read_comments(path: Path, manual: list = ()) -> dict:
 
 
 def write_final(path: Path, rows: list, questions: dict, manual: list, manual_grades: dict,
-                pattern: str | None) -> list:
+                pattern: str | None, copies: dict | None = None) -> list:
     """One row per submission: automatic and manual points, total, maximum, percent, and the manual questions still
     ungraded (``missing``: the total is then incomplete, never counted as if they were 0). Returns the rows written.
 
     A flagged submission's total stays empty until the instructor decides: accepted, its automatic points count;
-    rejected, only its discussion points do. One the grader failed on (``retry``) has no total until it is graded."""
+    rejected, only its discussion points do. One the grader failed on (``retry``) has no total until it is graded.
+    ``copies``: {submission: what the grader decided of the possible copy it is part of} (``copy_review``)."""
     max_total = sum(questions.values()) + sum(q.points for q in manual)
     fields = ["submission", "student", "status", *questions, *(q.name for q in manual), "total", "max_total",
-              "percent", "missing"]
+              "percent", "missing", "copy_review"]
     written = []
     for r in rows:
         marks = manual_grades.get(r.submission, {})
@@ -120,7 +121,7 @@ def write_final(path: Path, rows: list, questions: dict, manual: list, manual_gr
                         **{q.name: "" if marks.get(q.name) is None else f"{marks[q.name]:g}" for q in manual},
                         "total": "" if held else f"{total:g}", "max_total": f"{max_total:g}",
                         "percent": "" if held else f"{100 * total / max_total:.1f}" if max_total else "0",
-                        "missing": " ".join(missing)})
+                        "missing": " ".join(missing), "copy_review": (copies or {}).get(r.submission, "")})
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()

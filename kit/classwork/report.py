@@ -96,8 +96,34 @@ def _shown_status(row, decisions: dict) -> str:
     return f"{row.status.value} ({decided})" if decided else row.status.value
 
 
-def render(rows, questions: dict, cases_by_sub: dict, decisions: dict | None = None) -> str:
-    """``decisions``: {submission: ``accepted``, ``rejected`` or ""} from the manual sheet, for flagged rows."""
+def _copies(found: dict, decided: dict) -> list:
+    """The possible copies, each group with what its members share and the grader's decision."""
+    groups = found.get("groups") or []
+    if not groups and not found.get("not_evidence"):
+        return []
+    from kit.classwork.copies import DECISIONS
+
+    body = [f"<h2>Possible copies ({len(groups)})</h2>",
+            '<p class="muted">Found in the notebooks\' saved outputs and metadata (the same run, the account that ran '
+            "them, the same words); nothing here changes a grade. Decide each group in <code>python -m kit review"
+            "</code>.</p>"]
+    for group in groups:
+        decision = decided.get(group["id"], {})
+        said = DECISIONS.get(decision.get("decision"), "to review")
+        note = f": {esc(decision['note'])}" if decision.get("note") else ""
+        items = "".join(f"<li>{esc(e['text'])} <span class=\"muted\">({esc(', '.join(e['members']))})</span></li>"
+                        for e in group["evidence"])
+        body.append(f'<div class="box{"" if decision else " warn"}"><strong>{esc(", ".join(group["members"]))}'
+                    f"</strong> · {esc(group['id'])} · <strong>{esc(said)}</strong>{note}<ul>{items}</ul></div>")
+    for item in found.get("not_evidence") or []:
+        body.append(f'<p class="muted">Not evidence: {esc(item["text"])} ({esc(", ".join(item["members"]))}).</p>')
+    return body
+
+
+def render(rows, questions: dict, cases_by_sub: dict, decisions: dict | None = None, copies: dict | None = None,
+           copy_decisions: dict | None = None) -> str:
+    """``decisions``: {submission: ``accepted``, ``rejected`` or ""} from the manual sheet, for flagged rows;
+    ``copies``: the possible copies found (``kit.classwork.copies``), ``copy_decisions`` the grader's on them."""
     decisions = decisions or {}
     max_score = sum(questions.values())
     scores = [r.score for r in graded(rows)]
@@ -129,6 +155,8 @@ def render(rows, questions: dict, cases_by_sub: dict, decisions: dict | None = N
                     "and these rows are graded again on the next <code>kit grade</code> run."
                     + pages.table(["submission", "could not be judged"],
                                   [[esc(r.submission), esc("; ".join(r.unjudged))] for r in unjudged]) + "</div>")
+
+    body.extend(_copies(copies or {}, copy_decisions or {}))
 
     body.append("<h2>Score histogram</h2>" + _histogram(rows, max_score))
 
