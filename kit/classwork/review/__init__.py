@@ -66,7 +66,8 @@ def open_class(out: Path, submissions: Path | None = None, autograder: Path | No
 
         try:
             with runlock.held(out):
-                made = classwork.finish(out, klass.graded_rows(), questions_of(autograder), submissions, pattern)
+                made = classwork.finish(out, klass.graded_rows(), questions_of(autograder), submissions, pattern,
+                                        origin.get("look_for_copies", True) is not False)
         except runlock.Busy as busy:
             raise Refused(f"not published: {busy.message}") from None
         return {"published": made}

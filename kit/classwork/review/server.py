@@ -108,6 +108,11 @@ class Flags(Base):
         self.reply(self.app.klass.flags)
 
 
+class Copies(Base):
+    def get(self):
+        self.reply(self.app.klass.copies)
+
+
 class Answer(Base):
     def get(self):
         self.reply(self.app.klass.answer, self.get_query_argument("submission"), self.get_query_argument("question"))
@@ -132,6 +137,8 @@ class Change(Base):
             "comment": lambda: store.set_comment(data["submission"], str(data.get("question") or ""),
                                                  str(data.get("comment", "")), data.get("expected")),
             "draft": lambda: store.save_draft(data["submission"], str(data.get("note", ""))),
+            "copy": lambda: store.decide_copy(str(data["group"]), str(data["decision"]), str(data.get("note", "")),
+                                              data.get("expected")),
             "flag": lambda: store.decide_flag(data["submission"], str(data["decision"]), str(data.get("note", "")),
                                               data.get("expected")),
             "item-points": lambda: store.set_item_points(data["question"], str(data["item"]), str(data["points"]),
@@ -176,6 +183,7 @@ class App:
             (r"/api/run", Run, args),
             (r"/api/flags", Flags, args),
             (r"/api/answer", Answer, args),
+            (r"/api/copies", Copies, args),
             (r"/api/pending", Pending, args),
             (r"/api/([\w-]+)", Change, args),
         ])

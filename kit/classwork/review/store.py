@@ -200,6 +200,27 @@ class Store:
 
         return self._change(apply)
 
+    def decide_copy(self, group: str, decision: str, note: str, expected: str | None) -> dict:
+        """The grader's decision on a group of possible copies (``copy`` or ``not``), with a note for the record.
+        Nothing changes a grade: the gradebook and the class report show it."""
+        from kit.classwork import copies
+
+        if decision not in copies.DECISIONS:
+            raise Refused(f"a decision on a possible copy is one of {', '.join(copies.DECISIONS)}, not {decision!r}")
+        if group not in {g["id"] for g in copies.read(self.out).get("groups") or []}:
+            raise Refused(f"no group of possible copies {group!r} in this class (kit grade finds them)")
+
+        def apply(sheet, record):
+            history = record.setdefault("copies", {}).setdefault(group, [])
+            now = history[-1]["decision"] if history else ""
+            if expected is not None and now != expected:
+                raise Conflict(f"{group}: the decision changed since this page showed it (another tab or another "
+                               f"grader): it is now {now or 'undecided'!r}. Your change was not saved.", now)
+            history.append({"decision": decision, "note": note, "at": time.strftime("%Y-%m-%d %H:%M:%S")})
+            return {"decision": decision, "history": history}
+
+        return self._change(apply)
+
     def holders(self, question: str, item: str, record: dict | None = None) -> list:
         record = self.record() if record is None else record
         return sorted(s for s, qs in record["items"].items() if item in qs.get(question, []))

@@ -154,9 +154,14 @@ class Class:
                               "unanswered": unanswered, "rubric": [vars(i) for i in current[q.name]]})
         flagged = [s for s in self.students.values() if s.status == Status.FLAGGED.value]
         stray = sorted(set(values) - set(self.students))
+        from kit.classwork import copies
+
+        groups = copies.read(self.out).get("groups") or []
+        decided = copies.decisions(record)
         return {"questions": questions, "students": len(self.students), "flagged": len(flagged),
                 "undecided": sum(1 for s in flagged if not gradebook.decision(values.get(s.submission, {}))),
                 "stray": [pages.visible(s) for s in stray], "arrived": [self._label(s) for s in self.arrived],
+                "copies": len(groups), "copies_undecided": sum(1 for g in groups if g["id"] not in decided),
                 "out": str(self.out)}
 
     def question(self, name: str) -> dict:
@@ -212,8 +217,36 @@ class Class:
                           "draft": record["drafts"].get(sub, ""), "history": record["flags"].get(sub, [])})
         return {"flagged": queue}
 
+    def copies(self) -> dict:
+        """The possible copies ``kit grade`` found, each group with its members side by side (their printed numbers
+        and first figure), what they share, and the decisions so far."""
+        from kit.classwork import copies
+
+        found, (_, record) = copies.read(self.out), self.store.read()
+        decided = record.get("copies") or {}
+        groups = []
+        for group in found.get("groups") or []:
+            members = []
+            for name in group["members"]:
+                student = self.students.get(name)
+                run = student.run if student else {}
+                members.append({"submission": name, "label": pages.visible(name),
+                                "student": pages.visible(student.student if student else name),
+                                "numbers": {k: run.get(k, "") for k in ("baseline", "finetune", "improvement")},
+                                "verdict": run.get("verdict", ""), "figure": (run.get("figures") or [""])[0]})
+            history = decided.get(group["id"], [])
+            groups.append({"id": group["id"], "members": members,
+                           "evidence": [{"kind": e["kind"], "text": pages.visible(e["text"]),
+                                         "members": [pages.visible(m) for m in e["members"]]}
+                                        for e in group["evidence"]],
+                           "decision": history[-1]["decision"] if history else "", "history": history})
+        not_evidence = [f"{pages.visible(e['text'])} ({', '.join(map(pages.visible, e['members']))})"
+                        for e in found.get("not_evidence") or []]
+        return {"groups": groups, "not_evidence": not_evidence}
+
     def pending(self) -> dict:
-        """What publishing now would leave undecided: blank discussion points, undecided flags, rows to regrade."""
+        """What publishing now would leave undecided: blank discussion points, undecided flags, rows to regrade,
+        possible copies nobody looked at (listed only: they change no grade)."""
         sheet, _ = self.store.read()
         values = {r.get("submission"): r for r in sheet.rows}
         blank = {q.name: [self._label(s) for s in self.students if not (values.get(s, {}).get(q.name) or "").strip()]
@@ -221,8 +254,13 @@ class Class:
         flags = [self._label(s) for s, st in self.students.items()
                  if st.status == Status.FLAGGED.value and not gradebook.decision(values.get(s, {}))]
         retry = [self._label(s) for s, st in self.students.items() if st.status == Status.RETRY.value]
-        return {"blank": {q: b for q, b in blank.items() if b}, "flags": flags, "retry": retry,
-                "any": bool(flags or retry or any(blank.values()))}
+        from kit.classwork import copies
+
+        decided = copies.decisions(self.store.read()[1])
+        undecided = [[self._label(m) for m in g["members"]] for g in copies.read(self.out).get("groups") or []
+                     if g["id"] not in decided]
+        return {"blank": {q: b for q, b in blank.items() if b}, "flags": flags, "retry": retry, "copies": undecided,
+                "any": bool(flags or retry or undecided or any(blank.values()))}
 
 
 def _run_summary(run: dict) -> dict:

@@ -7,7 +7,7 @@
 
 const TOKEN = document.querySelector('meta[name="review-token"]').content;
 const state = {overview: null, tab: 0, data: null, index: 0, showModel: false, editing: false, runs: {},
-               queue: Promise.resolve(), inflight: 0, arrived: 0};
+               queue: Promise.resolve(), inflight: 0, arrived: 0, copyNotes: {}};
 const POLL_MS = 15000;
 
 function el(tag, attrs = {}, ...children) {
@@ -55,6 +55,8 @@ const post = (what, payload) => call("POST", `/api/${what}`, payload);
 
 function questions() { return state.overview.questions; }
 function onFlags() { return state.tab === questions().length; }
+function onCopies() { return state.tab === questions().length + 1; }
+const TABS = () => questions().length + 2;  // the questions, the flagged queue, the possible copies
 function question() { return questions()[state.tab]; }
 function current() { return state.data && state.data.list[state.index]; }
 function points(n) { return `${n} pt${n === 1 ? "" : "s"}`; }
@@ -70,6 +72,9 @@ async function load(keep = true) {
   if (onFlags()) {
     const flags = await get("/api/flags");
     state.data = {list: flags.flagged};
+  } else if (onCopies()) {
+    const found = await get("/api/copies");
+    state.data = {list: found.groups, notEvidence: found.not_evidence};
   } else {
     const data = await get(`/api/question/${encodeURIComponent(question().name)}`);
     state.data = {list: data.answers};
@@ -133,6 +138,11 @@ function renderTabs() {
     type: "button", "aria-current": String(onFlags()), text: `Flagged (${o.undecided} to decide of ${o.flagged})`,
     onclick: () => { state.tab = questions().length; state.index = 0; load(false); },
   }));
+  nav.append(el("button", {
+    type: "button", "aria-current": String(onCopies()),
+    text: `Possible copies (${o.copies_undecided} to decide of ${o.copies})`,
+    onclick: () => { state.tab = questions().length + 1; state.index = 0; load(false); },
+  }));
 }
 
 function renderArrived() {
@@ -164,10 +174,11 @@ function render() {
   }
   if (!state.data.list.length) {
     view.className = "";
-    view.append(el("p", {class: "muted", text: onFlags() ? "No flagged submissions." : "No graded submissions."}));
+    view.append(el("p", {class: "muted", text: onFlags() ? "No flagged submissions." : onCopies()
+      ? "No possible copies: no two notebooks share a run or an account." : "No graded submissions."}));
     return;
   }
-  if (onFlags()) renderFlag(view); else renderAnswer(view);
+  if (onFlags()) renderFlag(view); else if (onCopies()) renderCopies(view); else renderAnswer(view);
   const selected = view.querySelector('li[aria-current="true"]');
   if (selected) selected.scrollIntoView({block: "nearest"});
 }
@@ -324,6 +335,54 @@ function renderFlag(view) {
   view.append(card);
 }
 
+function renderCopies(view) {
+  view.className = "flags";
+  const g = current();
+  const list = el("ol", {class: "students", "aria-label": "Groups"});
+  state.data.list.forEach((x, i) => list.append(el("li", {
+    class: x.decision ? "done" : "todo", "aria-current": String(i === state.index),
+    text: x.members.map((m) => m.student).join(" · "), onclick: () => { state.index = i; render(); },
+  })));
+  view.append(list);
+  const card = el("section", {"aria-label": "Possible copy"});
+  const said = {copy: "Decided: a copy (for the record; no grade changes)", not: "Decided: not a copy"}[g.decision] ||
+               "Undecided";
+  card.append(el("h2", {text: `Possible copy: ${g.members.map((m) => m.student).join(", ")}`}));
+  card.append(el("p", {id: "copy-state", text: `${said} · ${g.id}`}));
+  const shared = el("ul", {id: "copy-evidence"});
+  g.evidence.forEach((e) => shared.append(el("li", {text: `${e.text} (${e.members.join(", ")})`})));
+  card.append(el("h3", {text: "What they share"}), shared);
+  const side = el("div", {class: "pair"});
+  g.members.forEach((m) => {
+    const box = el("div", {class: "box"}, el("strong", {text: m.student}), el("p", {class: "muted", text: m.label}));
+    const numbers = el("table", {});
+    for (const [label, key] of [["Baseline", "baseline"], ["After fine-tuning", "finetune"], ["Improvement", "improvement"]]) {
+      numbers.append(el("tr", {}, el("th", {text: label}), el("td", {text: m.numbers[key] || "not printed"})));
+    }
+    box.append(numbers, el("p", {class: "muted", text: m.verdict}));
+    if (m.figure) box.append(el("img", {src: m.figure, alt: `${m.student}'s figure`}));
+    side.append(box);
+  });
+  card.append(side);
+  // a note typed and not yet saved with a decision stays with its group while the grader moves around
+  const note = el("textarea", {id: "copy-note", "aria-label": "note for the record (c)"});
+  note.value = state.copyNotes[g.id] || "";
+  note.addEventListener("input", () => { state.copyNotes[g.id] = note.value; });
+  card.append(el("label", {for: "copy-note", text: "Note for the record:"}), note);
+  card.append(el("p", {},
+    el("button", {type: "button", id: "not-a-copy", text: "Not a copy (1)", onclick: () => decideCopy("not")}), " ",
+    el("button", {type: "button", id: "a-copy", text: "A copy (2)", onclick: () => decideCopy("copy")})));
+  if (g.history.length) {
+    const log = el("ul", {id: "copy-history"});
+    g.history.forEach((h) => log.append(el("li", {text: `${h.at}: ${h.decision}${h.note ? ` — ${h.note}` : ""}`})));
+    card.append(el("h3", {text: "Decisions so far"}), log);
+  }
+  if (state.data.notEvidence.length) {
+    card.append(el("p", {class: "muted", text: `Not evidence: ${state.data.notEvidence.join("; ")}`}));
+  }
+  view.append(card);
+}
+
 // -- changes ----------------------------------------------------------------------------------------------------
 function saved(a, q, result) {
   a.value = result.value; a.items = result.items; a.problem = "";
@@ -415,6 +474,17 @@ async function decide(decision) {
   await load();
 }
 
+async function decideCopy(decision) {
+  const g = current();
+  if (!g) return;
+  const note = document.getElementById("copy-note").value;
+  await enqueue("copy", () => ({group: g.id, decision, note, expected: g.decision}), (result) => {
+    g.decision = result.decision; g.history = result.history; delete state.copyNotes[g.id];
+    say(`Saved: ${g.members.map((m) => m.student).join(", ")}: ${decision === "copy" ? "a copy" : "not a copy"}`);
+  }, (payload) => payload.decision);
+  await load();
+}
+
 function pendingText(pending) {
   const lines = [];
   for (const [name, who] of Object.entries(pending.blank)) {
@@ -423,6 +493,8 @@ function pendingText(pending) {
   }
   if (pending.flags.length) lines.push(`${pending.flags.length} flagged, undecided: ${pending.flags.map((x) => x.student).join(", ")}`);
   if (pending.retry.length) lines.push(`${pending.retry.length} to grade again (retry): ${pending.retry.map((x) => x.student).join(", ")}`);
+  if (pending.copies.length) lines.push(`${pending.copies.length} possible cop${pending.copies.length === 1 ? "y" : "ies"} ` +
+    `not looked at (no grade depends on them): ${pending.copies.map((g) => g.map((x) => x.student).join(" · ")).join("; ")}`);
   return lines.join("\n");
 }
 
@@ -458,7 +530,7 @@ function move(step) {
 }
 
 function nextOpen() {
-  const list = state.data.list, open = (x) => onFlags() ? x.decision === "" : x.value === "";
+  const list = state.data.list, open = (x) => (onFlags() || onCopies()) ? x.decision === "" : x.value === "";
   for (let step = 1; step <= list.length; step++) {
     const i = (state.index + step) % list.length;
     if (open(list[i])) { state.index = i; render(); return; }
@@ -472,7 +544,7 @@ function jumpTo(submission) {
 }
 
 function switchTab(tab) {
-  state.tab = (tab + questions().length + 1) % (questions().length + 1);
+  state.tab = (tab + TABS()) % TABS();
   state.index = 0;
   load(false);
 }
@@ -492,8 +564,10 @@ function toggleHelp(show) {
 
 function unsaved() {
   if (state.inflight > 0) return true;
+  if (Object.values(state.copyNotes).some((note) => note !== "")) return true;
   const a = current();
   if (!a || !state.data) return false;
+  if (onCopies()) return false;
   if (onFlags()) { const note = document.getElementById("note"); return !!note && note.value !== a.draft; }
   const score = document.getElementById("score"), comment = document.getElementById("comment"),
         overall = document.getElementById("overall");
@@ -519,17 +593,19 @@ document.addEventListener("keydown", (event) => {
   }
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const key = event.key;
-  const flags = state.overview && onFlags();
+  const copiesTab = state.overview && onCopies();
+  const flags = state.overview && (onFlags() || copiesTab);
   let handled = true;
   if (key === "?") toggleHelp();
   else if (!state.data) handled = false;
+  else if ((key === "1" || key === "2") && copiesTab) decideCopy(key === "1" ? "not" : "copy");
   else if (/^[1-9]$/.test(key) && !flags) toggle(Number(key) - 1);
   else if (key === "0" && !flags) zeroOne();
   else if (key === "Z" && !flags) zeroAll();
   else if (["j", "ArrowDown", "ArrowRight"].includes(key)) move(1);
   else if (["k", "ArrowUp", "ArrowLeft"].includes(key)) move(-1);
   else if (key === "n") nextOpen();
-  else if (key === "c") document.getElementById(flags ? "note" : "comment")?.focus();
+  else if (key === "c") document.getElementById(copiesTab ? "copy-note" : flags ? "note" : "comment")?.focus();
   else if (key === "o" && !flags) document.getElementById("overall")?.focus();
   else if (key === "s" && !flags) document.getElementById("score")?.select();
   else if (key === "v" && !flags) showAll();
@@ -542,8 +618,9 @@ document.addEventListener("keydown", (event) => {
   else if (key === "]") switchTab(state.tab + 1);
   else if (key === "[") switchTab(state.tab - 1);
   else if (key === "f") switchTab(questions().length);
-  else if (key === "a" && flags) decide("accept");
-  else if (key === "r" && flags) decide("reject");
+  else if (key === "C") switchTab(questions().length + 1);
+  else if (key === "a" && flags && !copiesTab) decide("accept");
+  else if (key === "r" && flags && !copiesTab) decide("reject");
   else if (key === "P") publish();
   else handled = false;
   if (handled) event.preventDefault();
