@@ -216,7 +216,7 @@ def test_no_copies_turns_the_pass_off_and_it_runs_again_without(klass):
 
 
 def test_a_grader_decides_both_groups_with_the_keyboard_and_publishing_records_it(klass):
-    from test_review_browser import CHROMIUM, Review, _need_browser, _press, _saved
+    from test_review_browser import Review, _need_browser, _open, _press, _saved
 
     _need_browser()
     from playwright.sync_api import sync_playwright
@@ -226,11 +226,7 @@ def test_a_grader_decides_both_groups_with_the_keyboard_and_publishing_records_i
     server, dialogs = Review(out), []
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
-            page.goto(server.url)
-            page.locator("#answer").wait_for()
+            browser, page = _open(p, server.url, dialogs)
             assert "Possible copies (2 to decide of 2)" in page.locator("#tabs").inner_text()
             _press(page, "C")
             page.locator("#copy-state", has_text="Undecided").wait_for()

@@ -5,6 +5,7 @@ second class into the same ``--out`` is refused with one line that says what to 
 
 What is not run here, and why, is listed in ``NOT_RUN_HERE``: each of those lines is what ``.ci/run`` itself runs.
 """
+import fcntl
 import json
 import os
 import queue
@@ -19,7 +20,7 @@ import pytest
 
 from kit import cli, paths
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("first-day")]  # one newcomer: the cluster binds port 8786
+pytestmark = pytest.mark.slow
 
 DOCS = ["README.md", "docs/grading-a-class.md", "docs/review.md", "docs/lms.md", "docs/cluster.md"]
 """The pages with fenced commands, in the order a newcomer follows them (every page's fenced commands are collected:
@@ -138,7 +139,23 @@ class Shell:
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory):
-    root = tmp_path_factory.mktemp("first-day")
+    """The newcomer's day, lived once per test session: xdist's workers share it (the cluster binds port 8786,
+    so two at once cannot both follow the docs), the first to come runs it and the others read what it saw."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "first-day"
+    root.mkdir(exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "seen.json").exists():
+            (root / "seen.json").write_text(json.dumps(_live(root)), encoding="utf-8")
+    seen = json.loads((root / "seen.json").read_text(encoding="utf-8"))
+    return {**seen, "checkout": root / "kit", "other": root / "otra_clase",
+            "class": root / "kit" / "path" / "to" / "submissions"}
+
+
+def _live(root: Path) -> dict:
+    """Every fenced command run as the docs say, in a copy of the checkout; what each said, every change it left in
+    the checkout, and a second class refused; every server stopped."""
     checkout = root / "kit"
     _tracked_copy(checkout)
     class_folder = checkout / "path" / "to" / "submissions"
@@ -172,8 +189,8 @@ def day(tmp_path_factory):
         other.mkdir()
         shutil.copy(paths.SUBMISSIONS / "solution.ipynb", other / "ana.ipynb")
         refused = shell.run(f"python -m kit grade {other} --out grades")
-        yield {"shell": shell, "checkout": checkout, "changed": changed, "refused": refused, "other": other,
-               "class": class_folder}
+        return {"said": shell.said, "changed": changed,
+                "refused": {"returncode": refused.returncode, "stderr": refused.stderr}}
     finally:
         shell.close()
 
@@ -195,7 +212,7 @@ def test_every_fenced_command_is_accounted_for():
 
 
 def test_no_command_prints_a_traceback(day):
-    said = day["shell"].said
+    said = day["said"]
     assert len(said) >= 10
     assert {c: out[-800:] for c, (_, out) in said.items() if "Traceback" in out} == {}
 
@@ -205,7 +222,7 @@ def test_no_command_leaves_a_file_in_the_checkout(day):
 
 
 def test_the_commands_did_their_work(day):
-    said = day["shell"].said
+    said = day["said"]
     codes = {c.split(" --")[0]: code for c, (code, _) in said.items()}
     assert codes["python -m kit"] == 0 and codes["python -m kit build"] == 0
     assert codes["python -m kit grade path/to/submissions"] == 0
@@ -228,8 +245,8 @@ def test_the_demo_and_the_class_each_keep_to_their_own_folder(day):
 
 def test_a_second_class_into_the_same_out_is_refused_saying_what_to_do(day):
     refused = day["refused"]
-    assert refused.returncode == cli.REFUSED
-    line = refused.stderr.strip()
+    assert refused["returncode"] == cli.REFUSED
+    line = refused["stderr"].strip()
     assert line.count("\n") == 0 and "Traceback" not in line
     assert str(day["class"].resolve()) in line and str(day["other"]) in line
     assert "--out another-folder" in line and "--add" in line

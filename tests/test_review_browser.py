@@ -64,6 +64,16 @@ def _press(page, *keys):
         page.wait_for_timeout(150)
 
 
+def _open(p, url, dialogs):
+    """The page in headless Chromium, every dialog's message kept in ``dialogs`` and accepted; (browser, page)."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+    page.goto(url)
+    page.locator("#answer").wait_for()
+    return browser, page
+
+
 def _saved(page, text):
     page.locator("#status.ok", has_text=text).wait_for(timeout=10_000)
 
@@ -76,11 +86,7 @@ def test_a_class_of_five_graded_with_the_keyboard_alone_publishes_what_the_typed
     server, subs, out, typed = review
     dialogs = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
-        page.goto(server.url)
-        page.locator("#answer").wait_for()
+        browser, page = _open(p, server.url, dialogs)
         assert page.locator("#progress").inner_text().startswith("0 of 5 graded")  # diego's blank is not a 0
         # The student's own run beside the answer: their printed accuracies and their figure.
         assert "Looks like the full lab" in page.locator("#run-verdict").inner_text()
