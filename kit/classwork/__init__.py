@@ -31,7 +31,8 @@ def finish(out: Path, rows: list, questions: dict, submissions, pattern: str | N
     else:  # off: no page may show groups an earlier run found (the decisions stay in manual_review.json)
         found = {"groups": [], "not_evidence": []}
         shutil.rmtree(out / copies.FOLDER, ignore_errors=True)
-    reviewed = copies.per_submission(out, ManualFiles(out).read()[1]) if look_for_copies else {}
+    record = ManualFiles(out).read()[1]  # the grader's decisions on possible copies, read once
+    reviewed = copies.per_submission(out, record) if look_for_copies else {}
     final = gradebook.write_final(out / layout.FINAL, rows, questions, manual_questions, marks, pattern, reviewed)
     # Each student's page shows the whole grade, as the gradebook just wrote it.
     comments = gradebook.read_comments(sheet, manual_questions)
@@ -42,8 +43,7 @@ def finish(out: Path, rows: list, questions: dict, submissions, pattern: str | N
     feedback_dir = feedback.write_all(out, rows, questions, cases, wholes, manual_questions, pattern)
 
     decisions = {sub: m.get(gradebook.ACCEPT, "") for sub, m in marks.items()}
-    (out / layout.REPORT).write_text(report.render(rows, questions, cases, decisions, found,
-                                                   copies.decisions(ManualFiles(out).read()[1])),
+    (out / layout.REPORT).write_text(report.render(rows, questions, cases, decisions, found, copies.decisions(record)),
                                      encoding="utf-8")
     return "\n".join([
         f"  class report      {out / 'report.html'}",

@@ -247,7 +247,7 @@ class Class:
     def pending(self) -> dict:
         """What publishing now would leave undecided: blank discussion points, undecided flags, rows to regrade,
         possible copies nobody looked at (listed only: they change no grade)."""
-        sheet, _ = self.store.read()
+        sheet, record = self.store.read()
         values = {r.get("submission"): r for r in sheet.rows}
         blank = {q.name: [self._label(s) for s in self.students if not (values.get(s, {}).get(q.name) or "").strip()]
                  for q in self.questions}
@@ -256,7 +256,7 @@ class Class:
         retry = [self._label(s) for s, st in self.students.items() if st.status == Status.RETRY.value]
         from kit.classwork import copies
 
-        decided = copies.decisions(self.store.read()[1])
+        decided = copies.decisions(record)
         undecided = [[self._label(m) for m in g["members"]] for g in copies.read(self.out).get("groups") or []
                      if g["id"] not in decided]
         return {"blank": {q: b for q, b in blank.items() if b}, "flags": flags, "retry": retry, "copies": undecided,
